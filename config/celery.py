@@ -1,0 +1,15 @@
+"""The Celery app, and every periodic job of the portal in one place."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("coolhead")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic work. Each entry is a thin task around an idempotent service, so a
+# beat that fires twice, or late, does no harm.
+app.conf.beat_schedule = {}

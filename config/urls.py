@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from incidents import views as incident_views
+
+admin.site.site_header = "Coolhead administration"
+admin.site.site_title = "Coolhead admin"
+
+urlpatterns = [
+    path("healthz", incident_views.healthz, name="healthz"),
+    path("readyz", incident_views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("incidents.urls")),
+]

@@ -1,0 +1,235 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Severity(models.IntegerChoices):
+    SEV1 = 1, "SEV-1"
+    SEV2 = 2, "SEV-2"
+    SEV3 = 3, "SEV-3"
+    SEV4 = 4, "SEV-4"
+    SEV5 = 5, "SEV-5"
+
+
+# From the PagerDuty severity levels the seeds point to ("See our severity level
+# descriptions for what constitutes a major incident").
+SEVERITY_DESCRIPTIONS: dict[int, str] = {
+    1: "Critical issue that warrants public notification and liaison with executive teams: "
+    "the system is in a critical state and actively impacting a large number of customers, "
+    "or customer data is exposed.",
+    2: "Critical system issue actively impacting many customers' ability to use the product.",
+    3: "Stability or minor customer-impacting issues that require immediate attention "
+    "from service owners.",
+    4: "Minor issues requiring action, but not affecting customers' ability to use the product.",
+    5: "Cosmetic issues or bugs, not affecting customers' ability to use the product.",
+}
+
+# SEV-1 and SEV-2 are major: full role structure, public and executive comms.
+MAJOR_SEVERITIES = frozenset({Severity.SEV1, Severity.SEV2})
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        TRIAGE = "triage", "Triage"
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+        DECLINED = "declined", "Declined"
+
+    OPEN_STATUSES = (Status.TRIAGE, Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+    CLOSED_STATUSES = (Status.RESOLVED, Status.DECLINED)
+
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, max_length=10000)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIAGE)
+    is_security = models.BooleanField(
+        "security incident",
+        default=False,
+        help_text="Restricted: only participants and admins can see it anywhere.",
+    )
+    deploy_freeze = models.BooleanField(
+        default=False, help_text="Developers are asked not to deploy while this is on."
+    )
+    rollback_considered = models.TextField(
+        blank=True,
+        max_length=2000,
+        help_text="The answer to 'would a rollback fix this?', asked when a major one is declared.",
+    )
+
+    detected_at = models.DateTimeField(default=timezone.now)
+    declared_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    services = models.ManyToManyField("roles.Service", blank=True, related_name="incidents")
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Participation", related_name="incidents", blank=True
+    )
+    # Bumped by every service that changes the incident or its timeline; the
+    # live room polls it to know, with one cheap read, whether anything changed.
+    revision = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-number"]
+        indexes = [
+            models.Index(fields=["status", "severity"]),
+            models.Index(fields=["declared_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(severity__gte=1, severity__lte=5), name="incident_severity_1_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.number}"
+
+    @property
+    def is_major(self) -> bool:
+        return self.severity in MAJOR_SEVERITIES
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def severity_label(self) -> str:
+        return Severity(self.severity).label
+
+    @property
+    def severity_description(self) -> str:
+        return SEVERITY_DESCRIPTIONS[self.severity]
+
+    @property
+    def age(self) -> timedelta:
+        end = self.resolved_at if self.resolved_at and not self.is_open else timezone.now()
+        return end - self.declared_at
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("incident_room", kwargs={"number": self.number})
+
+
+class IncidentCounter(models.Model):
+    """One row that hands out incident numbers without gaps or races."""
+
+    last_number = models.PositiveIntegerField(default=0)
+
+
+class Participation(models.Model):
+    """Who takes part in an incident: they can see it even when it is restricted."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="participation_unique")
+        ]
+
+
+class TimelineEntry(models.Model):
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        FINDING = "finding", "Finding"
+        ACTION = "action", "Action taken"
+        TODO = "todo", "TODO"
+        STATUS = "status", "Status change"
+        SEVERITY = "severity", "Severity change"
+        ROLE = "role", "Role change"
+        PAGE = "page", "Page"
+        PUBLIC_UPDATE = "public_update", "Public update"
+        ALERT = "alert", "Alert"
+        CHANGE = "change", "Change made"
+        HYPOTHESIS = "hypothesis", "Hypothesis"
+        DECISION = "decision", "Decision"
+        VERIFICATION = "verification", "Verification step"
+
+    # What a responder may write by hand; the rest are written by services.
+    WRITABLE_KINDS = (
+        Kind.NOTE,
+        Kind.FINDING,
+        Kind.ACTION,
+        Kind.TODO,
+        Kind.CHANGE,
+        Kind.HYPOTHESIS,
+        Kind.DECISION,
+        Kind.VERIFICATION,
+    )
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body = models.TextField(max_length=20000)
+    body_html = models.TextField(editable=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    backdate_reason = models.CharField(max_length=300, blank=True)
+    # Facts the writing service wants to keep in structured form (old/new status...).
+    data = models.JSONField(default=dict, blank=True)
+
+    edited_at = models.DateTimeField(null=True, blank=True)
+    struck_at = models.DateTimeField(null=True, blank=True)
+    struck_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    strike_reason = models.CharField(max_length=300, blank=True)
+    # The incident revision at this entry's last change: what a polling room
+    # has not seen yet is everything with a higher revision.
+    revision = models.PositiveIntegerField(default=0, editable=False)
+    revision_created = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "timeline entries"
+        indexes = [
+            models.Index(fields=["incident", "-occurred_at", "-id"]),
+            models.Index(fields=["incident", "revision"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on INC-{self.incident.number}"
+
+    @property
+    def is_struck(self) -> bool:
+        return self.struck_at is not None
+
+    @property
+    def is_backdated(self) -> bool:
+        return bool(self.backdate_reason)
+
+
+class TimelineEntryEdit(models.Model):
+    """The text an entry had before an edit: nothing said in a room is lost."""
+
+    entry = models.ForeignKey(TimelineEntry, on_delete=models.CASCADE, related_name="edits")
+    previous_body = models.TextField()
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-edited_at"]

@@ -1,0 +1,175 @@
+"""Reads shared by pages and the API.
+
+The rule for restricted (security) incidents lives here and only here: every
+surface that shows an incident starts from incidents_visible_to().
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from incidents.models import Incident, Participation, TimelineEntry
+from incidents.services import room_revision_key
+
+
+def can_see_everything(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+
+
+def incidents_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Incident]:
+    if not (user.is_authenticated and user.is_active):
+        return Incident.objects.none()
+    if can_see_everything(user):
+        return Incident.objects.all()
+    takes_part = Participation.objects.filter(incident=OuterRef("pk"), user=user)
+    return Incident.objects.filter(Q(is_security=False) | Q(Exists(takes_part)))
+
+
+def incident_get(*, user: AbstractBaseUser | AnonymousUser, number: int) -> Incident:
+    """The incident, or a 404 that says nothing about whether a restricted one exists."""
+    try:
+        return incidents_visible_to(user).select_related("declared_by").get(number=number)
+    except Incident.DoesNotExist:
+        raise Http404("No such incident") from None
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    q: str = ""
+    status: str = ""  # a status, or "open" / "closed"
+    severity: int | None = None
+    declared_from: date | None = None
+    declared_to: date | None = None
+
+
+def incident_list(*, user: AbstractBaseUser | AnonymousUser, filters: IncidentFilters) -> QuerySet[Incident]:
+    qs = incidents_visible_to(user)
+    if filters.q:
+        term = filters.q.strip()
+        match = Q(title__icontains=term) | Q(summary__icontains=term)
+        number = term.upper().removeprefix("INC-")
+        if number.isdigit():
+            match |= Q(number=int(number))
+        qs = qs.filter(match)
+    if filters.status == "open":
+        qs = qs.filter(status__in=Incident.OPEN_STATUSES)
+    elif filters.status == "closed":
+        qs = qs.filter(status__in=Incident.CLOSED_STATUSES)
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.severity:
+        qs = qs.filter(severity=filters.severity)
+    if filters.declared_from:
+        qs = qs.filter(declared_at__date__gte=filters.declared_from)
+    if filters.declared_to:
+        qs = qs.filter(declared_at__date__lte=filters.declared_to)
+    return qs.order_by("-declared_at", "-number")
+
+
+def open_incidents_for_dashboard(user: AbstractBaseUser) -> list[Incident]:
+    """Open incidents, most severe first, each with its last entry and role holders.
+
+    Three queries whatever the number of incidents or entries.
+    """
+    from roles.selectors import current_role_holders
+
+    newest_entry = (
+        TimelineEntry.objects.filter(incident=OuterRef("pk"), struck_at__isnull=True)
+        .order_by("-occurred_at", "-id")
+        .values("id")[:1]
+    )
+    incidents = list(
+        incidents_visible_to(user)
+        .filter(status__in=Incident.OPEN_STATUSES)
+        .annotate(last_entry_id=Subquery(newest_entry))
+        .order_by("severity", "declared_at")
+    )
+    entries = TimelineEntry.objects.filter(
+        id__in=[i.last_entry_id for i in incidents if i.last_entry_id]
+    ).select_related("author")
+    latest = {entry.pk: entry for entry in entries} if incidents else {}
+    holders = current_role_holders(i.pk for i in incidents)
+    for incident in incidents:
+        incident.last_entry = latest.get(incident.last_entry_id)
+        incident.role_holders = holders.get(incident.pk, [])
+    return incidents
+
+
+# --- The live room -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineCursor:
+    """Where an older page of the timeline starts: strictly before this entry."""
+
+    occurred_at: datetime
+    entry_id: int
+
+    def encode(self) -> str:
+        return f"{self.occurred_at.isoformat()}_{self.entry_id}"
+
+    @classmethod
+    def decode(cls, value: str) -> "TimelineCursor | None":
+        when, _, entry_id = value.rpartition("_")
+        try:
+            return cls(datetime.fromisoformat(when), int(entry_id))
+        except ValueError:
+            return None
+
+
+def timeline_page(
+    *, incident: Incident, before: TimelineCursor | None, size: int
+) -> tuple[list[TimelineEntry], TimelineCursor | None]:
+    """One page of the timeline, newest first, and the cursor of the next older page."""
+    qs = incident.timeline.select_related("author", "struck_by").order_by("-occurred_at", "-id")
+    if before is not None:
+        qs = qs.filter(
+            Q(occurred_at__lt=before.occurred_at) | Q(occurred_at=before.occurred_at, id__lt=before.entry_id)
+        )
+    entries = list(qs[: size + 1])
+    if len(entries) > size:
+        last = entries[size - 1]
+        return entries[:size], TimelineCursor(last.occurred_at, last.pk)
+    return entries, None
+
+
+def room_revision(*, user: AbstractBaseUser, incident_id: int) -> int | None:
+    """The incident's revision for a polling room, or None when the user may not see it.
+
+    The answer usually comes from the cache the services fill on commit; the
+    database is read when the cache is cold or down, or the incident is restricted.
+    """
+    try:
+        cached = cache.get(room_revision_key(incident_id))
+    except Exception:  # noqa: BLE001 - a cache outage degrades to a database read
+        cached = None
+    if cached is not None:
+        revision, restricted = cached
+        if not restricted and user.is_authenticated and user.is_active:
+            return revision
+    row = incidents_visible_to(user).filter(pk=incident_id).values_list("revision", "is_security").first()
+    if row is None:
+        return None
+    try:
+        cache.set(room_revision_key(incident_id), row, timeout=24 * 3600)
+    except Exception:  # noqa: BLE001
+        pass
+    return row[0]
+
+
+def timeline_changes_since(
+    *, incident: Incident, revision: int
+) -> tuple[list[TimelineEntry], list[TimelineEntry]]:
+    """Entries written after `revision` (newest first) and older entries changed since."""
+    changed = list(
+        incident.timeline.filter(revision__gt=revision)
+        .select_related("author", "struck_by")
+        .order_by("-occurred_at", "-id")
+    )
+    new = [entry for entry in changed if entry.revision_created > revision]
+    edited = [entry for entry in changed if entry.revision_created <= revision]
+    return new, edited

@@ -1,0 +1,355 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from incidents import forms, selectors, services
+from incidents.models import Incident, TimelineEntry
+from incidents.services import IncidentError
+from roles.selectors import current_role_holders
+
+# A room that fell further behind than this reloads instead of patching itself.
+MAX_DELTA_ENTRIES = 100
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    incidents = selectors.open_incidents_for_dashboard(request.user)
+    return render(request, "incidents/dashboard.html", {"incidents": incidents})
+
+
+@login_required
+def incident_list(request: HttpRequest) -> HttpResponse:
+    form = forms.IncidentFilterForm(request.GET or None)
+    qs = selectors.incident_list(user=request.user, filters=form.filters())
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    template = "incidents/incident_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"form": form, "page": page})
+
+
+@login_required
+def incident_declare(request: HttpRequest) -> HttpResponse:
+    form = forms.DeclareForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.incident_declare(declared_by=request.user, **form.cleaned_data)
+        except IncidentError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(incident)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "incidents/declare.html", {"form": form}, status=status)
+
+
+def _room_context(request: HttpRequest, incident: Incident, **extra) -> dict:
+    entries, older = selectors.timeline_page(incident=incident, before=None, size=settings.TIMELINE_PAGE_SIZE)
+    context = {
+        "incident": incident,
+        "entries": entries,
+        "older": older,
+        "role_holders": current_role_holders([incident.pk]).get(incident.pk, []),
+        "next_statuses": [Incident.Status(s) for s in services.TRANSITIONS[incident.status]],
+        "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
+        "entry_form": forms.EntryForm(),
+        "status_form": forms.StatusForm(),
+        "severity_form": forms.SeverityForm(initial={"severity": incident.severity}),
+        "reopen_form": forms.ReopenForm(),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def incident_room(request: HttpRequest, number: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    if request.htmx and "before" in request.GET:
+        cursor = selectors.TimelineCursor.decode(request.GET["before"])
+        if cursor is None:
+            return HttpResponse("That page of the timeline does not exist.", status=400)
+        entries, older = selectors.timeline_page(
+            incident=incident, before=cursor, size=settings.TIMELINE_PAGE_SIZE
+        )
+        return render(
+            request,
+            "incidents/incident_room.html#timeline-page",
+            {"incident": incident, "entries": entries, "older": older},
+        )
+    return render(request, "incidents/incident_room.html", _room_context(request, incident))
+
+
+@never_cache
+@login_required
+@require_GET
+def incident_poll(request: HttpRequest, number: int) -> HttpResponse:
+    """What changed in the room since the revision the browser shows.
+
+    Nothing new is a 204 with no body, answered from the cache; see
+    selectors.room_revision.
+    """
+    try:
+        seen = int(request.GET.get("rev", ""))
+    except ValueError:
+        return HttpResponse("rev must be a number", status=400)
+    incident_id = request.GET.get("id", "")
+    if not incident_id.isdigit():
+        return HttpResponse("id must be a number", status=400)
+    revision = selectors.room_revision(user=request.user, incident_id=int(incident_id))
+    if revision is None:
+        return HttpResponse(status=404)
+    if revision <= seen:
+        return HttpResponse(status=204)
+    incident = selectors.incident_get(user=request.user, number=number)
+    return _room_delta(request, incident, seen)
+
+
+def _room_delta(
+    request: HttpRequest,
+    incident: Incident,
+    seen: int,
+    *,
+    main: str = "",
+    main_partial: str = "",
+    main_entry_id: int | None = None,
+) -> HttpResponse:
+    """The parts of the room that changed since `seen`, as out-of-band swaps.
+
+    A part that is also the main answer of a POST is left out: htmx would swap
+    it twice, the second time into an element already replaced.
+    """
+    new, edited = selectors.timeline_changes_since(incident=incident, revision=seen)
+    if len(new) + len(edited) > MAX_DELTA_ENTRIES:
+        return HttpResponseClientRefresh()
+    edited = [entry for entry in edited if entry.pk != main_entry_id]
+    # Controls are re-rendered only when the state they offer changed, so that a
+    # note arriving from someone else does not wipe a half-typed status note.
+    controls_changed = main_partial != "controls" and any(
+        entry.kind in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.SEVERITY) or "freeze" in entry.data
+        for entry in new
+    )
+    context = _room_context(
+        request,
+        incident,
+        new_entries=new,
+        edited_entries=edited,
+        controls_changed=controls_changed,
+        oob=True,
+    )
+    delta = render(request, "incidents/incident_room.html#delta", context).content.decode()
+    return HttpResponse(main + delta)
+
+
+def _seen_revision(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("rev", ""))
+    except ValueError:
+        return None
+
+
+def _room_answer(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
+    """After a change: the control that was used, reset, plus everything that changed."""
+    incident.refresh_from_db()
+    seen = _seen_revision(request)
+    if not request.htmx or seen is None:
+        return redirect(incident)
+    main = render(
+        request, f"incidents/incident_room.html#{partial}", _room_context(request, incident, **context)
+    ).content.decode()
+    entry = context.get("entry")
+    return _room_delta(
+        request, incident, seen, main=main, main_partial=partial, main_entry_id=entry and entry.pk
+    )
+
+
+def _room_refusal(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
+    """A change that was refused: the control again, with the reason, and nothing written."""
+    template = f"incidents/incident_room.html#{partial}" if request.htmx else "incidents/incident_room.html"
+    return render(request, template, _room_context(request, incident, **context), status=422)
+
+
+@login_required
+@require_POST
+def incident_change_status(request: HttpRequest, number: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    form = forms.StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_change_status(
+                incident=incident,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except IncidentError as error:
+            form.add_error(None, str(error))
+        else:
+            return _room_answer(request, incident, "controls")
+    return _room_refusal(request, incident, "controls", status_form=form)
+
+
+@login_required
+@require_POST
+def incident_change_severity(request: HttpRequest, number: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    form = forms.SeverityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_change_severity(
+                incident=incident,
+                severity=form.cleaned_data["severity"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except IncidentError as error:
+            form.add_error(None, str(error))
+        else:
+            return _room_answer(request, incident, "controls")
+    return _room_refusal(request, incident, "controls", severity_form=form)
+
+
+@login_required
+@require_POST
+def incident_reopen(request: HttpRequest, number: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    form = forms.ReopenForm(request.POST)
+    if form.is_valid():
+        try:
+            services.incident_reopen(incident=incident, reason=form.cleaned_data["reason"], by=request.user)
+        except IncidentError as error:
+            form.add_error(None, str(error))
+        else:
+            return _room_answer(request, incident, "controls")
+    return _room_refusal(request, incident, "controls", reopen_form=form)
+
+
+@login_required
+@require_POST
+def incident_deploy_freeze(request: HttpRequest, number: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    form = forms.DeployFreezeForm(request.POST)
+    form.is_valid()
+    try:
+        services.incident_set_deploy_freeze(
+            incident=incident, freeze=form.cleaned_data.get("freeze", False), by=request.user
+        )
+    except IncidentError as error:
+        return _room_refusal(request, incident, "controls", freeze_error=str(error))
+    return _room_answer(request, incident, "controls")
+
+
+@login_required
+@require_POST
+def entry_add(request: HttpRequest, number: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    form = forms.EntryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.timeline_add(incident=incident, author=request.user, **form.cleaned_data)
+        except IncidentError as error:
+            form.add_error(None, str(error))
+        else:
+            return _room_answer(request, incident, "entry-form")
+    return _room_refusal(request, incident, "entry-form", entry_form=form)
+
+
+def _entry(request: HttpRequest, incident: Incident, entry_id: int) -> TimelineEntry:
+    return get_object_or_404(
+        TimelineEntry.objects.select_related("author", "struck_by"), pk=entry_id, incident=incident
+    )
+
+
+@login_required
+@require_POST
+def entry_edit(request: HttpRequest, number: int, entry_id: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    entry = _entry(request, incident, entry_id)
+    form = forms.EntryEditForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.timeline_edit(entry=entry, body=form.cleaned_data["body"], by=request.user)
+        except IncidentError as exc:
+            error = str(exc)
+    else:
+        error = "; ".join(form.errors.get("body", ["The text is not valid."]))
+    return _entry_answer(request, incident, entry, error)
+
+
+@login_required
+@require_POST
+def entry_strike(request: HttpRequest, number: int, entry_id: int) -> HttpResponse:
+    incident = selectors.incident_get(user=request.user, number=number)
+    entry = _entry(request, incident, entry_id)
+    form = forms.StrikeForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.timeline_strike(entry=entry, reason=form.cleaned_data["reason"], by=request.user)
+        except IncidentError as exc:
+            error = str(exc)
+    else:
+        error = "Say why the entry is struck through."
+    return _entry_answer(request, incident, entry, error)
+
+
+def _entry_answer(
+    request: HttpRequest, incident: Incident, entry: TimelineEntry, error: str | None
+) -> HttpResponse:
+    if error is None:
+        return _room_answer(request, incident, "entry", entry=_entry(request, incident, entry.pk))
+    entry.refresh_from_db()
+    if not request.htmx:
+        return render(
+            request,
+            "incidents/incident_room.html",
+            _room_context(request, incident, entry_error=(entry.pk, error)),
+            status=422,
+        )
+    return render(
+        request,
+        "incidents/incident_room.html#entry",
+        {"incident": incident, "entry": entry, "entry_error": (entry.pk, error)},
+        status=422,
+    )
+
+
+# --- Health -----------------------------------------------------------------------------
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready when the database and the Celery broker answer."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    return JsonResponse(
+        {"ready": all(checks.values()), "checks": checks}, status=200 if all(checks.values()) else 503
+    )
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return False
+
+
+def _broker_ok() -> bool:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # noqa: BLE001
+        return False

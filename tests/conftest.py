@@ -1,0 +1,52 @@
+import pytest
+from django.core.cache import cache
+
+from config.celery import app as celery_app
+
+
+def _clear_cache() -> None:
+    # RedisCache.clear() is FLUSHDB, which would also wipe the Celery broker's
+    # keys in the same database; delete only the cache's own keys.
+    backend = type(cache).__name__
+    if backend == "RedisCache":
+        client = cache._cache.get_client(write=True)
+        prefix = cache.key_prefix
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    _clear_cache()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in-process unless a test starts a real worker (see tests/comms)."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def responder_client(client, user):
+    client.force_login(user)
+    return client

@@ -1,0 +1,40 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from incidents import services
+from incidents.models import Incident, Severity, TimelineEntry
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"responder{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("correct horse battery staple")
+    is_active = True
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    """Incidents are made by the declare service, as in the product."""
+
+    class Meta:
+        model = Incident
+
+    title = factory.Sequence(lambda n: f"[Outage]: Something broke #{n}")
+    severity = Severity.SEV3
+    summary = "Customers see errors."
+    is_security = False
+    declared_by = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.incident_declare(**kwargs)
+
+
+def add_entries(incident: Incident, author, count: int, kind: str = TimelineEntry.Kind.NOTE) -> None:
+    for i in range(count):
+        services.timeline_add(incident=incident, kind=kind, body=f"Entry {i}", author=author)
