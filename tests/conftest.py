@@ -50,3 +50,10 @@ def admin_user(db):
 def responder_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default PBKDF2 costs about a second per user on these machines; every
+    # factory user pays it. Tests check who may log in, not the hash's strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
