@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from incidents import services
@@ -65,7 +66,6 @@ def load_demo() -> None:
         summary="Search index stopped refreshing after a cron host was replaced.",
         declared_by=deputy,
     )
-    Incident.objects.filter(pk=old.pk).update(declared_at=now - timedelta(days=6, hours=3))
     services.timeline_add(
         incident=old, kind=Kind.FINDING, body="Indexer cron missing on the new host.", author=deputy
     )
@@ -89,6 +89,10 @@ def load_demo() -> None:
         detected_at=now - timedelta(minutes=50),
         rollback_considered="Maybe: release 2026.11.23-2 went out at 09:35. Checking before rolling back.",
     )
+    # As if it had been declared 48 minutes ago, ten minutes after detection.
+    Incident.objects.filter(pk=fire.pk).update(declared_at=now - timedelta(minutes=48))
+    fire.timeline.update(occurred_at=now - timedelta(minutes=48))
+    fire.refresh_from_db()
     fire.services.add(checkout)
     for email, _first, _last, role in DEMO_PEOPLE:
         if role is not None:
@@ -125,3 +129,15 @@ def load_demo() -> None:
         incident=fire, status=Incident.Status.IDENTIFIED, by=ic, note="Rollback in progress."
     )
     services.incident_set_deploy_freeze(incident=fire, freeze=True, by=ic)
+
+
+def _shift_into_the_past(incident: Incident, delta: timedelta) -> None:
+    """Move a whole demo incident back in time, keeping its story in order."""
+    Incident.objects.filter(pk=incident.pk).update(
+        detected_at=F("detected_at") - delta,
+        declared_at=F("declared_at") - delta,
+        acknowledged_at=F("acknowledged_at") - delta,
+        mitigated_at=F("mitigated_at") - delta,
+        resolved_at=F("resolved_at") - delta,
+    )
+    incident.timeline.update(occurred_at=F("occurred_at") - delta, recorded_at=F("recorded_at") - delta)

@@ -55,7 +55,7 @@ def _room_context(request: HttpRequest, incident: Incident, **extra) -> dict:
         "entries": entries,
         "older": older,
         "role_holders": current_role_holders([incident.pk]).get(incident.pk, []),
-        "next_statuses": [Incident.Status(s) for s in services.TRANSITIONS[incident.status]],
+        "next_statuses": [s for s in Incident.Status if s in services.TRANSITIONS[incident.status]],
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),
         "status_form": forms.StatusForm(),
