@@ -1,4 +1,11 @@
+import secrets
+import uuid
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -10,10 +17,134 @@ class IncidentRole(models.TextChoices):
     SUBJECT_MATTER_EXPERT = "sme", "Subject Matter Expert"
     CUSTOMER_LIAISON = "customer_liaison", "Customer Liaison"
     INTERNAL_LIAISON = "internal_liaison", "Internal Liaison"
+    # For smaller incidents: one person does it all (the "Steps for On-Call Person").
+    ON_CALL = "on_call", "On-call Responder"
 
 
 # Roles one person holds at a time; subject-matter experts may be many.
 SINGLE_HOLDER_ROLES = frozenset(IncidentRole.values) - {IncidentRole.SUBJECT_MATTER_EXPERT}
+
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin).") from None
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+def default_working_days() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+def validate_working_days(value: list) -> None:
+    if not isinstance(value, list) or not all(isinstance(d, int) and 0 <= d <= 6 for d in value):
+        raise ValidationError("Working days are weekday numbers, 0 (Monday) to 6 (Sunday).")
+
+
+class Profile(models.Model):
+    """How to reach a person and when their working day ends."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+    working_days = models.JSONField(
+        default=default_working_days,
+        validators=[validate_working_days],
+        help_text="Weekdays this person works, 0 = Monday … 6 = Sunday.",
+    )
+    work_start = models.TimeField(default=time(9, 0), help_text="In the person's own time zone.")
+    work_end = models.TimeField(
+        default=time(17, 0),
+        help_text="In the person's own time zone. An end before the start means the day ends after midnight.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    contact = models.TextField(blank=True, help_text="Other ways to reach this person (chat handle, pager...).")
+    has_production_access = models.BooleanField(default=False)
+    webhook_url = models.URLField(
+        "personal webhook URL",
+        blank=True,
+        max_length=500,
+        help_text="Optional: pages and prompts are also posted here (e.g. a personal chat webhook).",
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def working_day_end(self, day: date) -> datetime | None:
+        """When the working day that starts on `day` (local) ends, or None when it is a day off."""
+        if day.weekday() not in self.working_days:
+            return None
+        end_day = day + timedelta(days=1) if self.work_end <= self.work_start else day
+        return datetime.combine(end_day, self.work_end, tzinfo=self.tz)
+
+    def is_out_of_office(self, when: datetime) -> bool:
+        return any(period.starts_at <= when < period.ends_at for period in self.out_of_office.all())
+
+
+class OutOfOffice(models.Model):
+    """A period when paging skips this person."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="out_of_office")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = "out-of-office period"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="ooo_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile.user} out of office {self.starts_at:%Y-%m-%d} – {self.ends_at:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError("An out-of-office period ends after it starts.")
+
+
+class Team(models.Model):
+    """People who work together; stakeholder groups ("SEV-1 Stakeholders") are teams too."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    stakeholder_for = models.JSONField(
+        "stakeholders for severities",
+        default=list,
+        blank=True,
+        help_text="Executive summaries of incidents with these severities go to this team.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def generate_integration_key() -> str:
+    # 32 characters, like a PagerDuty routing key.
+    return secrets.token_hex(16)
 
 
 class Service(models.Model):
@@ -27,12 +158,134 @@ class Service(models.Model):
     secondary_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services")
+    integration_key = models.CharField(
+        max_length=64,
+        unique=True,
+        default=generate_integration_key,
+        help_text="Monitoring sends alerts with this key (PagerDuty routing key, Alertmanager bearer token).",
+    )
+    escalation_minutes = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="A page not acknowledged within this many minutes goes to the next person.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class OnCallLevel(models.IntegerChoices):
+    PRIMARY = 1, "Primary"
+    BACKUP = 2, "Backup"
+
+
+class Schedule(models.Model):
+    """An on-call roster, for a team or for an incident role."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="schedules")
+    role = models.CharField(
+        max_length=32,
+        choices=IncidentRole.choices,
+        blank=True,
+        help_text="The incident role this roster staffs: \"Page IC\" uses the Incident Commander roster.",
+    )
+    escalation_minutes = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="A page not acknowledged within this many minutes goes to the next person.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RotationLayer(models.Model):
+    """People taking turns, each for one shift, handing off at a local wall-clock time.
+
+    Shifts are counted in the layer's time zone on the wall clock: a 24-hour
+    shift handing off at 09:00 hands off at 09:00 local on both sides of a
+    daylight-saving change (so that shift is 23 or 25 real hours long).
+    """
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
+    level = models.PositiveSmallIntegerField(
+        choices=OnCallLevel.choices,
+        default=OnCallLevel.PRIMARY,
+        help_text="Primary or backup. Without a backup layer, the backup is the next person of the primary rotation.",
+    )
+    name = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+    start_date = models.DateField(help_text="The first person's first shift starts this day at the hand-off time.")
+    handoff_time = models.TimeField(default=time(9, 0), help_text="Local time in the layer's time zone.")
+    shift_hours = models.PositiveIntegerField(
+        default=24 * 7,
+        validators=[MinValueValidator(1)],
+        help_text="Shift length in wall-clock hours: 24 is daily, 168 weekly.",
+    )
+
+    class Meta:
+        ordering = ["schedule", "level", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.schedule} – {self.get_level_display()}"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class LayerMember(models.Model):
+    layer = models.ForeignKey(RotationLayer, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.user}"
+
+
+OVERRIDE_RULE = (
+    "Overlapping overrides: for each level (primary, backup), the override created most recently "
+    "wins for the time they overlap; outside an override the rotation applies."
+)
+
+
+class Override(models.Model):
+    """Someone covers a window of a schedule instead of the rotation."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
+    level = models.PositiveSmallIntegerField(choices=OnCallLevel.choices, default=OnCallLevel.PRIMARY)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} covers {self.schedule} ({self.get_level_display()})"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError("An override ends after it starts.")
 
 
 class RoleAssignment(models.Model):
@@ -51,6 +304,8 @@ class RoleAssignment(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     handover_note = models.TextField(blank=True)
+    # Keys of the role's checklist items (roles.checklists) this holder has ticked.
+    checklist_done = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["started_at"]
@@ -75,3 +330,83 @@ class RoleAssignment(models.Model):
     @property
     def is_current(self) -> bool:
         return self.ended_at is None
+
+
+class Page(models.Model):
+    """A call for help to a person, a service's owners or an on-call schedule.
+
+    `steps` is the escalation chain: each step a list of user ids notified
+    together. `escalation_token` changes whenever the page moves on, so that a
+    delayed escalation run for an earlier step finds a different token and
+    does nothing.
+    """
+
+    class Target(models.TextChoices):
+        PERSON = "person", "Person"
+        SERVICE = "service", "Service"
+        SCHEDULE = "schedule", "Schedule"
+        INCIDENT_COMMANDER = "ic", "Incident Commander"
+
+    class Status(models.TextChoices):
+        TRIGGERED = "triggered", "Waiting for acknowledgement"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        EXHAUSTED = "exhausted", "Nobody acknowledged"
+        CANCELLED = "cancelled", "Cancelled"
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="pages")
+    target = models.CharField(max_length=16, choices=Target.choices)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages")
+    schedule = models.ForeignKey(Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages")
+    role = models.CharField(
+        max_length=32, choices=IncidentRole.choices, blank=True, help_text="Acknowledging takes this role if empty."
+    )
+    message = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
+    steps = models.JSONField(default=list)
+    level = models.PositiveSmallIntegerField(default=0, help_text="Index of the step notified last.")
+    notified = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="pages_received")
+    escalation_minutes = models.PositiveSmallIntegerField(default=5)
+    escalates_at = models.DateTimeField(null=True, blank=True)
+    escalation_token = models.UUIDField(default=uuid.uuid4)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "escalates_at"])]
+
+    def __str__(self) -> str:
+        return f"Page #{self.pk} on {self.incident_id} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.TRIGGERED
+
+
+class ExecutiveSummary(models.Model):
+    """A summary the internal liaison sent to the stakeholder teams."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="executive_summaries"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    severity = models.PositiveSmallIntegerField()
+    body = models.TextField(max_length=10000)
+    next_step = models.CharField(max_length=500, blank=True)
+    teams = models.ManyToManyField(Team, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        verbose_name_plural = "executive summaries"
+
+    def __str__(self) -> str:
+        return f"Executive summary for {self.incident_id} at {self.sent_at:%Y-%m-%d %H:%M}"
