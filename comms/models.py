@@ -1,0 +1,199 @@
+"""The outbox: every message the portal sends, and each of its deliveries.
+
+A Message is what was said; a Delivery is one copy of it travelling to one
+recipient over one Channel. The Delivery row is the record of truth: a worker
+claims it with a conditional UPDATE, sends, and records the outcome, so a task
+that runs twice (at-least-once Celery) sends once.
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+# A receiver's error text is stored up to this many characters (never as HTML).
+LAST_ERROR_MAX_LENGTH = 1000
+
+
+def validate_http_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError("Enter an http:// or https:// URL with a host name.", code="invalid_url")
+
+
+class Channel(models.Model):
+    """How a message travels: e-mail, a chat webhook, a signed webhook, or the bell."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SLACK = "slack", "Slack-style incoming webhook"
+        WEBHOOK = "webhook", "Signed JSON webhook"
+        IN_APP = "in_app", "In-app notification"
+
+    # The two channels every installation has; get-or-created by slug.
+    EMAIL_SLUG = "email"
+    IN_APP_SLUG = "in-app"
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    url = models.URLField(
+        "URL",
+        max_length=500,
+        blank=True,
+        help_text="Webhook channels: the receiver's http(s) URL. Leave empty for e-mail and in-app.",
+    )
+    secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=(
+            "Signed webhooks: the shared secret. Each request carries X-Coolhead-Timestamp and "
+            "X-Coolhead-Signature = 'v1=' + hex HMAC-SHA256(secret, 'v1:{timestamp}:{raw body}')."
+        ),
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, help_text="A receiver that does not answer within this many seconds is cut off (1-60)."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive channels accept no new messages.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(timeout_seconds__gte=1, timeout_seconds__lte=60),
+                name="channel_timeout_1_60",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.is_webhook:
+            if not self.url:
+                errors["url"] = "A webhook channel needs the receiver's URL."
+            else:
+                try:
+                    validate_http_url(self.url)
+                except ValidationError as error:
+                    errors["url"] = error.messages[0]
+        elif self.url:
+            errors["url"] = "Only webhook channels have a URL."
+        if self.kind == self.Kind.WEBHOOK and not self.secret:
+            errors["secret"] = "A signed webhook needs a secret, so that receivers can verify it is us."
+        if not 1 <= (self.timeout_seconds or 0) <= 60:
+            errors["timeout_seconds"] = "The timeout must be between 1 and 60 seconds."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Message(models.Model):
+    """What was said, once, whatever the number of recipients."""
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "Page"
+        PAGE_ACK = "page_ack", "Page acknowledged"
+        HANDOVER_PROMPT = "handover_prompt", "Handover prompt"
+        HANDOVER_NOTE = "handover_note", "Handover note"
+        REMINDER = "reminder", "Reminder"
+        EXECUTIVE_SUMMARY = "executive_summary", "Executive summary"
+        PUBLIC_UPDATE = "public_update", "Public update"
+        SUBSCRIBER_CONFIRMATION = "subscriber_confirmation", "Subscriber confirmation"
+        WEBHOOK_EVENT = "webhook_event", "Webhook event"
+        OTHER = "other", "Other"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(max_length=50000, help_text="Markdown.")
+    incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    # The caller's own key ("reminder:INC-4:liaison:2026-11-23T10:30"): the same
+    # key twice gives back the first message and sends nothing new.
+    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    headers = models.JSONField(default=dict, blank=True, help_text="Extra e-mail headers.")
+    context = models.JSONField(default=dict, blank=True, help_text="Structured data for webhooks.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["incident", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"
+
+    @property
+    def body_html(self) -> str:
+        from incidents.markdown import render_markdown
+
+        return render_markdown(self.body)
+
+    @property
+    def body_text(self) -> str:
+        from incidents.markdown import render_plain
+
+        return render_plain(self.body)
+
+
+class Delivery(models.Model):
+    """One message to one recipient over one channel: the unit that is sent and retried."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+        DEAD = "dead", "Dead"
+
+    # States a worker may claim (a failed one once its next attempt is due).
+    CLAIMABLE_STATES = (State.PENDING, State.FAILED)
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
+    address = models.CharField(max_length=500, blank=True, help_text="E-mail address or webhook URL.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # While state is "sending": the worker holding it, and until when. A lease
+    # that expired means the worker died; the sweeper hands the row out again.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=LAST_ERROR_MAX_LENGTH, blank=True)
+    # Sent with the delivery (Message-ID, X-Coolhead-Delivery) so that a
+    # receiver can drop the one copy a killed worker might have sent twice.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["state", "lease_expires_at"]),
+            models.Index(fields=["user", "channel", "read_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message.subject} → {self.recipient_label} ({self.state})"
+
+    @property
+    def recipient_label(self) -> str:
+        if self.address:
+            return self.address
+        if self.user_id:
+            return str(self.user)
+        return self.channel.name

@@ -1,0 +1,122 @@
+"""Reads of the outbox and the notifications, with the visibility rules applied here."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from comms.models import Channel, Delivery, Message
+from incidents.selectors import can_see_everything, incidents_visible_to
+
+
+def email_channel() -> Channel:
+    """The system e-mail channel (created on first use)."""
+    channel, _ = Channel.objects.get_or_create(
+        slug=Channel.EMAIL_SLUG, defaults={"name": "E-mail", "kind": Channel.Kind.EMAIL}
+    )
+    return channel
+
+
+def in_app_channel() -> Channel:
+    """The system in-app channel: the bell in the top bar (created on first use)."""
+    channel, _ = Channel.objects.get_or_create(
+        slug=Channel.IN_APP_SLUG, defaults={"name": "In-app", "kind": Channel.Kind.IN_APP}
+    )
+    return channel
+
+
+# --- Notifications (the bell) ----------------------------------------------------
+
+
+def notifications_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Delivery]:
+    """The signed-in person's in-app notifications, newest first.
+
+    A notification about an incident they can no longer see (a restricted one
+    they left) is hidden like the incident itself.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return Delivery.objects.none()
+    return (
+        Delivery.objects.filter(
+            user=user,
+            channel__kind=Channel.Kind.IN_APP,
+            state=Delivery.State.SENT,
+        )
+        .filter(Q(message__incident__isnull=True) | Q(message__incident__in=incidents_visible_to(user)))
+        .select_related("message", "message__incident")
+        .order_by("-created_at", "-id")
+    )
+
+
+def unread_notification_count(user: AbstractBaseUser | AnonymousUser) -> int:
+    return notifications_for(user).filter(read_at__isnull=True).count()
+
+
+# --- The outbox ------------------------------------------------------------------------
+
+
+def can_use_outbox(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins see the whole outbox; a current incident commander sees their incidents'."""
+    from roles.models import IncidentRole, RoleAssignment
+
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if can_see_everything(user):
+        return True
+    return RoleAssignment.objects.filter(
+        user=user, role=IncidentRole.INCIDENT_COMMANDER, ended_at__isnull=True
+    ).exists()
+
+
+def messages_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Message]:
+    """Messages the person may inspect in the outbox.
+
+    Admins: every message (restricted incidents included, as everywhere else).
+    Others: only messages about an incident they can see AND currently command.
+    """
+    from roles.models import IncidentRole, RoleAssignment
+
+    if not (user.is_authenticated and user.is_active):
+        return Message.objects.none()
+    if can_see_everything(user):
+        return Message.objects.all()
+    commands = RoleAssignment.objects.filter(
+        incident=OuterRef("incident"),
+        user=user,
+        role=IncidentRole.INCIDENT_COMMANDER,
+        ended_at__isnull=True,
+    )
+    return Message.objects.filter(incident__in=incidents_visible_to(user)).filter(Exists(commands))
+
+
+def outbox_messages(
+    *, user: AbstractBaseUser | AnonymousUser, incident_number: int | None = None, state: str = ""
+) -> QuerySet[Message]:
+    """Messages, newest first, each with a count of its deliveries per state (one query)."""
+    qs = messages_visible_to(user).select_related("incident")
+    if incident_number is not None:
+        qs = qs.filter(incident__number=incident_number)
+    if state:
+        qs = qs.filter(Exists(Delivery.objects.filter(message=OuterRef("pk"), state=state)))
+    counts = {
+        f"n_{value}": Count("deliveries", filter=Q(deliveries__state=value))
+        for value in Delivery.State.values
+    }
+    return qs.annotate(n_total=Count("deliveries"), **counts).order_by("-created_at", "-id")
+
+
+def outbox_message_get(*, user: AbstractBaseUser | AnonymousUser, message_id: int) -> Message | None:
+    return messages_visible_to(user).select_related("incident").filter(pk=message_id).first()
+
+
+def message_deliveries(*, message: Message, state: str = "") -> QuerySet[Delivery]:
+    qs = message.deliveries.select_related("channel", "user").order_by("id")
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def delivery_get_for_outbox(*, user: AbstractBaseUser | AnonymousUser, delivery_id: int) -> Delivery | None:
+    return (
+        Delivery.objects.filter(pk=delivery_id, message__in=messages_visible_to(user))
+        .select_related("message", "channel")
+        .first()
+    )

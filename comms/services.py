@@ -1,0 +1,441 @@
+"""The one way out of the portal: write a message to the outbox, deliver it on Celery.
+
+Callers (paging, handover, reminders, the status page) use message_send() in
+their own transaction. The worker side (deliveries_send, outbox_sweep) makes the
+at-least-once Celery delivery exactly-once per Delivery row:
+
+- a worker claims rows with a conditional UPDATE (pending/failed and due, or a
+  `sending` row whose lease expired) and stamps them with its own claim token;
+- it sends them one at a time and records each outcome at once, guarded by the
+  token, so a second run of the same task finds nothing to claim;
+- the sweeper re-enqueues what a lost broker message or a killed worker left
+  behind.
+
+The one copy that can go out twice is the one a worker was sending at the very
+moment it died (sent, not yet recorded). It carries the same Message-ID /
+X-Coolhead-Delivery on the second try, so receivers can drop it.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from comms import transports
+from comms.models import LAST_ERROR_MAX_LENGTH, Channel, Delivery, Message, validate_http_url
+from comms.selectors import email_channel, in_app_channel
+from incidents.models import Incident
+
+User = get_user_model()
+logger = logging.getLogger(__name__)
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def email_batch_size() -> int:
+    return _setting("COMMS_EMAIL_BATCH_SIZE", 100)
+
+
+def sending_lease() -> timedelta:
+    return timedelta(seconds=_setting("COMMS_SENDING_LEASE_SECONDS", 300))
+
+
+def max_attempts() -> int:
+    return _setting("COMMS_MAX_ATTEMPTS", 8)
+
+
+class CommsError(Exception):
+    """Bad input to a comms service; the message is meant for a person. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: Channel  # how it travels
+    address: str = ""  # e-mail address, or URL for a webhook; "" = the user's e-mail / the channel's URL
+    user: AbstractBaseUser | None = None  # the person (needed for in-app; recorded for the others)
+
+
+# --- Writing to the outbox -------------------------------------------------------------
+
+
+def recipients_for_user(user: AbstractBaseUser) -> list[Recipient]:
+    """How to reach a person: the bell, and e-mail when they have an address."""
+    recipients = [Recipient(channel=in_app_channel(), user=user)]
+    if user.email:
+        recipients.append(Recipient(channel=email_channel(), address=user.email, user=user))
+    return recipients
+
+
+def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+    if not isinstance(headers, dict):
+        raise CommsError("Headers must be a mapping of header name to text.")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise CommsError("Header names and values must be text.")
+        if not name or not all(33 <= ord(c) <= 126 and c != ":" for c in name):
+            raise CommsError(f"{name!r} is not a valid e-mail header name.")
+        if "\r" in value or "\n" in value:
+            raise CommsError(f"The {name} header must be on one line.")
+    return dict(headers)
+
+
+def _resolve(recipient: Recipient) -> tuple[Channel, str, AbstractBaseUser | None]:
+    """The channel, the address and the person of one recipient, or a CommsError."""
+    if not isinstance(recipient, Recipient):
+        raise CommsError(f"{recipient!r} is not a Recipient.")
+    channel = recipient.channel
+    if not isinstance(channel, Channel) or channel.pk is None:
+        raise CommsError("Each recipient needs a saved channel.")
+    if not channel.is_active:
+        raise CommsError(f"The channel {channel.name!r} is switched off.")
+    user = recipient.user
+    if user is not None and (not isinstance(user, User) or user.pk is None):
+        raise CommsError(f"{user!r} is not a person known to the portal.")
+    address = (recipient.address or "").strip()
+    if channel.kind == Channel.Kind.EMAIL:
+        address = address or (user.email if user is not None else "")
+        if not address:
+            raise CommsError("An e-mail recipient needs an address.")
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise CommsError(f"{address!r} is not a valid e-mail address.") from None
+    elif channel.kind == Channel.Kind.IN_APP:
+        if user is None:
+            raise CommsError("An in-app notification needs the person it is for.")
+        if not user.is_active:
+            raise CommsError(f"{user} is no longer active.")
+        address = ""
+    elif channel.is_webhook:
+        address = address or channel.url
+        try:
+            validate_http_url(address)
+        except ValidationError:
+            raise CommsError(f"{address!r} is not an http(s) URL for the {channel.name!r} webhook.") from None
+        if len(address) > 500:
+            raise CommsError("A webhook URL may be at most 500 characters.")
+    else:  # pragma: no cover - a kind added without a sender
+        raise CommsError(f"The channel {channel.name!r} has an unknown kind.")
+    return channel, address, user
+
+
+@transaction.atomic
+def message_send(
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    recipients: Sequence[Recipient],
+    incident: Incident | None = None,
+    dedup_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    context: dict | None = None,
+) -> Message:
+    """Write a message and one delivery per recipient; deliver them after commit.
+
+    Runs in the caller's transaction: if the caller rolls back, nothing is sent.
+    The same dedup_key twice gives back the first message and sends nothing new
+    (reminders use it to stay idempotent per period). Bad input raises CommsError
+    before anything is written. In-app notifications need no worker: they are
+    recorded as sent at once.
+    """
+    if kind not in Message.Kind.values:
+        raise CommsError(f"{kind!r} is not a kind of message.")
+    subject = (subject or "").strip()
+    if not subject:
+        raise CommsError("A message needs a subject.")
+    if len(subject) > 300 or "\n" in subject or "\r" in subject:
+        raise CommsError("The subject must be one line of at most 300 characters.")
+    if not isinstance(body, str) or len(body) > 50000:
+        raise CommsError("The body must be text of at most 50,000 characters.")
+    if incident is not None and (not isinstance(incident, Incident) or incident.pk is None):
+        raise CommsError("The incident must be a saved incident.")
+    if dedup_key is not None and not (0 < len(dedup_key) <= 200):
+        raise CommsError("A dedup key must be 1 to 200 characters.")
+    headers = _check_headers(headers or {})
+    context = context or {}
+    try:
+        context = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+    except (TypeError, ValueError):
+        raise CommsError("The context must be JSON data.") from None
+    if not isinstance(context, dict):
+        raise CommsError("The context must be a mapping.")
+    if isinstance(recipients, (str, bytes)) or not recipients:
+        raise CommsError("A message needs at least one recipient.")
+
+    resolved: list[tuple[Channel, str, AbstractBaseUser | None]] = []
+    seen: set[tuple[int, str, int | None]] = set()
+    for recipient in recipients:
+        channel, address, user = _resolve(recipient)
+        key = (channel.pk, address.lower(), user.pk if user is not None else None)
+        if key not in seen:  # the same person twice on the same path gets it once
+            seen.add(key)
+            resolved.append((channel, address, user))
+
+    if dedup_key is not None:
+        existing = Message.objects.filter(dedup_key=dedup_key).first()
+        if existing is not None:
+            return existing
+
+    try:
+        # A savepoint: a concurrent caller with the same key makes this insert
+        # fail (or wait and then fail); the first message is then the answer.
+        with transaction.atomic():
+            message = Message.objects.create(
+                kind=kind,
+                subject=subject,
+                body=body,
+                incident=incident,
+                dedup_key=dedup_key,
+                headers=headers,
+                context=context,
+            )
+    except IntegrityError:
+        if dedup_key is None:
+            raise
+        return Message.objects.get(dedup_key=dedup_key)
+
+    now = timezone.now()
+    deliveries = [
+        Delivery(
+            message=message,
+            channel=channel,
+            address=address,
+            user=user,
+            idempotency_key=uuid.uuid4().hex,
+            next_attempt_at=now,
+            **(
+                {"state": Delivery.State.SENT, "attempts": 1, "sent_at": now}
+                if channel.kind == Channel.Kind.IN_APP
+                else {}
+            ),
+        )
+        for channel, address, user in resolved
+    ]
+    created = Delivery.objects.bulk_create(deliveries, batch_size=1000)
+    to_send = [(d.pk, d.channel.kind) for d in created if d.state == Delivery.State.PENDING]
+    if to_send:
+        transaction.on_commit(lambda: enqueue_deliveries(to_send))
+    return message
+
+
+def enqueue_deliveries(items: Sequence[tuple[int, str]]) -> None:
+    """Hand deliveries to the workers: e-mail in batches (one SMTP session each), the rest one by one.
+
+    A broker that is down is logged, not raised: the rows are safe in the
+    outbox and the sweeper enqueues them again.
+    """
+    from comms.tasks import deliver
+
+    emails = [pk for pk, kind in items if kind == Channel.Kind.EMAIL]
+    others = [pk for pk, kind in items if kind != Channel.Kind.EMAIL]
+    size = email_batch_size()
+    batches = [emails[i : i + size] for i in range(0, len(emails), size)] + [[pk] for pk in others]
+    for batch in batches:
+        try:
+            deliver.delay(batch)
+        except Exception:  # noqa: BLE001 - the sweeper is the safety net
+            logger.warning("Could not enqueue deliveries %s…; the sweeper will", batch[:5], exc_info=True)
+
+
+@transaction.atomic
+def delivery_resend(*, delivery: Delivery, by: AbstractBaseUser | None = None) -> Delivery:
+    """Give a dead delivery a fresh start (after someone fixed the address or the receiver)."""
+    updated = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.DEAD).update(
+        state=Delivery.State.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        lease_expires_at=None,
+        claim_token="",
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        raise CommsError("Only a dead delivery can be re-sent.")
+    delivery.refresh_from_db()
+    logger.info("Delivery %s re-sent by %s", delivery.pk, by)
+    items = [(delivery.pk, delivery.channel.kind)]
+    transaction.on_commit(lambda: enqueue_deliveries(items))
+    return delivery
+
+
+def notifications_mark_read(*, user: AbstractBaseUser, delivery_ids: Sequence[int] | None = None) -> int:
+    """Mark the person's own in-app notifications read (all of them when no ids are given)."""
+    qs = Delivery.objects.filter(user=user, channel__kind=Channel.Kind.IN_APP, read_at__isnull=True)
+    if delivery_ids is not None:
+        qs = qs.filter(pk__in=list(delivery_ids))
+    return qs.update(read_at=timezone.now())
+
+
+# --- Delivering (the worker side) ------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the n-th failed attempt: base * 2^(n-1), never above the cap.
+
+    The cap stays well below the broker's visibility timeout, so a retry
+    waiting for its countdown is never redelivered early.
+    """
+    base = _setting("COMMS_RETRY_BASE_SECONDS", 30)
+    cap = _setting("COMMS_RETRY_MAX_SECONDS", 3600)
+    exponent = min(max(attempts, 1) - 1, 30)
+    return timedelta(seconds=min(cap, base * 2**exponent))
+
+
+def _truncate(text: str) -> str:
+    text = " ".join(str(text).split())
+    if len(text) > LAST_ERROR_MAX_LENGTH:
+        text = text[: LAST_ERROR_MAX_LENGTH - 1] + "…"
+    return text
+
+
+def deliveries_claim(*, delivery_ids: Sequence[int]) -> tuple[str, list[Delivery]]:
+    """Take the due deliveries among these for this worker, with one conditional UPDATE.
+
+    Two workers (or one task delivered twice) racing for the same rows: the
+    database lets one UPDATE match each row; the other finds it already taken.
+    """
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    due = Q(state__in=Delivery.CLAIMABLE_STATES, next_attempt_at__lte=now) | Q(
+        state=Delivery.State.SENDING, lease_expires_at__lt=now
+    )
+    Delivery.objects.filter(due, pk__in=list(delivery_ids)).update(
+        state=Delivery.State.SENDING,
+        claim_token=token,
+        lease_expires_at=now + sending_lease(),
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    claimed = list(
+        Delivery.objects.filter(claim_token=token, state=Delivery.State.SENDING)
+        .select_related("message", "message__incident", "channel", "user")
+        .order_by("id")
+    )
+    return token, claimed
+
+
+def _record_sent(delivery: Delivery, token: str) -> bool:
+    now = timezone.now()
+    done = Delivery.objects.filter(pk=delivery.pk, claim_token=token, state=Delivery.State.SENDING).update(
+        state=Delivery.State.SENT, sent_at=now, last_error="", lease_expires_at=None, updated_at=now
+    )
+    if not done:
+        logger.warning("Delivery %s was sent after its lease was taken over", delivery.pk)
+    return bool(done)
+
+
+def _record_failure(delivery: Delivery, token: str, error: transports.SendError) -> None:
+    now = timezone.now()
+    give_up = error.permanent or delivery.attempts >= max_attempts()
+    changes: dict = {"last_error": _truncate(str(error)), "lease_expires_at": None, "updated_at": now}
+    if give_up:
+        changes["state"] = Delivery.State.DEAD
+    else:
+        changes["state"] = Delivery.State.FAILED
+        changes["next_attempt_at"] = now + retry_delay(delivery.attempts)
+    done = Delivery.objects.filter(pk=delivery.pk, claim_token=token, state=Delivery.State.SENDING).update(
+        **changes
+    )
+    if done and not give_up:
+        from comms.tasks import deliver
+
+        try:
+            deliver.apply_async([[delivery.pk]], countdown=retry_delay(delivery.attempts).total_seconds())
+        except Exception:  # noqa: BLE001 - the sweeper picks up due failed rows
+            logger.warning("Could not schedule the retry of delivery %s", delivery.pk, exc_info=True)
+
+
+def _renew_lease(token: str) -> None:
+    now = timezone.now()
+    Delivery.objects.filter(claim_token=token, state=Delivery.State.SENDING).update(
+        lease_expires_at=now + sending_lease()
+    )
+
+
+def deliveries_send(*, delivery_ids: Sequence[int]) -> dict[str, int]:
+    """Claim, send and record these deliveries; what the Celery task does. Returns counts by outcome."""
+    token, claimed = deliveries_claim(delivery_ids=delivery_ids)
+    outcome = {"sent": 0, "failed": 0, "skipped": len(delivery_ids) - len(claimed)}
+    if not claimed:
+        return outcome
+    lease_started = timezone.now()
+    half_lease = sending_lease() / 2
+
+    def keep_lease() -> None:
+        # A long batch renews its lease, so the sweeper does not hand live work out twice.
+        nonlocal lease_started
+        if timezone.now() - lease_started > half_lease:
+            _renew_lease(token)
+            lease_started = timezone.now()
+
+    emails = [d for d in claimed if d.channel.kind == Channel.Kind.EMAIL]
+    others = [d for d in claimed if d.channel.kind != Channel.Kind.EMAIL]
+
+    if emails:
+        with transports.EmailSession() as session:
+            for delivery in emails:
+                keep_lease()
+                try:
+                    session.send(delivery)
+                except transports.SendError as error:
+                    _record_failure(delivery, token, error)
+                    outcome["failed"] += 1
+                    if error.connection_lost:
+                        session.reset()
+                    continue
+                if _record_sent(delivery, token):
+                    outcome["sent"] += 1
+                else:
+                    break  # our lease was taken over: the rest belongs to another worker now
+
+    for delivery in others:
+        keep_lease()
+        try:
+            transports.send_other(delivery)
+        except transports.SendError as error:
+            _record_failure(delivery, token, error)
+            outcome["failed"] += 1
+            continue
+        if _record_sent(delivery, token):
+            outcome["sent"] += 1
+    return outcome
+
+
+def outbox_sweep(*, limit: int = 5000) -> int:
+    """Re-enqueue deliveries nobody is working on; returns how many.
+
+    - pending for more than a grace period: the broker was down at commit, or
+      the task was lost;
+    - failed and overdue: the retry's countdown task was lost;
+    - sending with an expired lease: the worker died mid-batch.
+    Enqueuing a row that is in fact being handled is harmless: the claim decides.
+    """
+    now = timezone.now()
+    grace = timedelta(seconds=_setting("COMMS_STRANDED_AFTER_SECONDS", 60))
+    stranded = Q(state=Delivery.State.PENDING, next_attempt_at__lt=now - grace) | Q(
+        state=Delivery.State.FAILED, next_attempt_at__lt=now - grace
+    )
+    expired = Q(state=Delivery.State.SENDING, lease_expires_at__lt=now)
+    items = list(
+        Delivery.objects.filter(stranded | expired)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "channel__kind")[:limit]
+    )
+    if items:
+        logger.info("Outbox sweep: re-enqueuing %d deliveries", len(items))
+        enqueue_deliveries(items)
+    return len(items)

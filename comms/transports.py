@@ -1,0 +1,257 @@
+"""The only code in the portal that sends e-mail or makes an outbound HTTP request.
+
+Every sender raises SendError, which says whether trying again can help:
+network errors, timeouts, 5xx, 429 and SMTP 4xx are transient; other 4xx,
+SMTP 5xx and invalid addresses are permanent.
+
+Signed webhooks (channel kind "webhook") carry three headers:
+
+    X-Coolhead-Delivery:  the delivery's idempotency key (the same on every retry)
+    X-Coolhead-Timestamp: Unix time in seconds when the request was signed
+    X-Coolhead-Signature: "v1=" + hex(HMAC-SHA256(secret, "v1:" + timestamp + ":" + raw body))
+
+A receiver verifies it like this (compare in constant time, reject old timestamps):
+
+    expected = "v1=" + hmac.new(secret.encode(), f"v1:{timestamp}:".encode() + raw_body,
+                                hashlib.sha256).hexdigest()
+    ok = hmac.compare_digest(expected, signature) and abs(time.time() - int(timestamp)) < 300
+"""
+
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.serializers.json import DjangoJSONEncoder
+
+from comms.models import Channel, Delivery
+
+USER_AGENT = "Coolhead-Webhook/1"
+SIGNATURE_VERSION = "v1"
+# Enough of a receiver's answer to explain a failure; the rest is not read.
+MAX_RESPONSE_BYTES = 2000
+
+
+class SendError(Exception):
+    def __init__(self, text: str, *, permanent: bool, connection_lost: bool = False) -> None:
+        super().__init__(text)
+        self.permanent = permanent
+        self.connection_lost = connection_lost
+
+
+# --- E-mail ------------------------------------------------------------------------
+
+
+def _message_id(delivery: Delivery) -> str:
+    # The same on every attempt: a receiver (or a test) can recognise a repeat.
+    domain = getattr(settings, "COMMS_MESSAGE_ID_DOMAIN", "") or "coolhead.invalid"
+    return f"<{delivery.idempotency_key}@{domain}>"
+
+
+def build_email(delivery: Delivery) -> EmailMultiAlternatives:
+    message = delivery.message
+    rendered = getattr(message, "_rendered", None)
+    if rendered is None:
+        # One render per message per batch, not per recipient.
+        rendered = message._rendered = (message.body_text, message.body_html)
+    text, html = rendered
+    headers = {"Message-ID": _message_id(delivery), "X-Coolhead-Delivery": delivery.idempotency_key}
+    headers.update(message.headers or {})
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.address],
+        headers=headers,
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+class EmailSession:
+    """One connection to the mail server for a whole batch of deliveries."""
+
+    def __init__(self) -> None:
+        self.connection = mailers.default
+        self._open = False
+
+    def __enter__(self) -> "EmailSession":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        if self._open:
+            try:
+                self.connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken session is best effort
+                pass
+            self._open = False
+
+    def send(self, delivery: Delivery) -> None:
+        try:
+            email = build_email(delivery)
+            email.message()  # bad headers or addresses fail here, before the network
+        except ValueError as error:
+            raise SendError(f"Invalid message: {error}", permanent=True) from error
+        try:
+            if not self._open:
+                self.connection.open()
+                self._open = True
+            sent = self.connection.send_messages([email])
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _text in error.recipients.values()]
+            detail = "; ".join(f"{code} {text!r}" for code, text in error.recipients.values())
+            raise SendError(
+                f"Recipient refused: {detail}", permanent=all(500 <= c < 600 for c in codes)
+            ) from error
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            raise SendError(
+                f"Mail server answered {error.smtp_code} {error.smtp_error!r}",
+                permanent=500 <= error.smtp_code < 600,
+            ) from error
+        except smtplib.SMTPResponseException as error:
+            raise SendError(
+                f"Mail server answered {error.smtp_code} {error.smtp_error!r}",
+                permanent=False,
+                connection_lost=True,
+            ) from error
+        except ValueError as error:  # an address Django cannot encode
+            raise SendError(f"Invalid address: {error}", permanent=True) from error
+        except (smtplib.SMTPException, OSError) as error:
+            # Refused connection, timeout, dropped session: the server may be back soon.
+            raise SendError(
+                f"Mail server unreachable: {error}", permanent=False, connection_lost=True
+            ) from error
+        if sent != 1:
+            raise SendError("The mail backend did not accept the message", permanent=False)
+
+
+# --- Webhooks and in-app ---------------------------------------------------------------
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A webhook answered with a redirect is an error to fix in the channel, not
+    # a reason to post (a signed body) somewhere else.
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def sign(*, secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{SIGNATURE_VERSION}:{timestamp}:".encode() + body, hashlib.sha256)
+    return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
+
+
+def _incident_payload(delivery: Delivery) -> dict | None:
+    incident = delivery.message.incident
+    if incident is None:
+        return None
+    return {
+        "number": incident.number,
+        "reference": incident.reference,
+        "title": incident.title,
+        "severity": incident.severity,
+        "severity_label": incident.severity_label,
+        "status": incident.status,
+        "url": settings.SITE_URL + incident.get_absolute_url(),
+    }
+
+
+def webhook_payload(delivery: Delivery) -> dict:
+    """The JSON body of a signed webhook."""
+    message = delivery.message
+    return {
+        "id": delivery.idempotency_key,
+        "message_id": message.pk,
+        "kind": message.kind,
+        "subject": message.subject,
+        "body": message.body,
+        "body_text": message.body_text,
+        "incident": _incident_payload(delivery),
+        "context": message.context,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def slack_payload(delivery: Delivery) -> dict:
+    """A Slack-style incoming webhook body: `text` for notifications, `blocks` for the layout."""
+    message = delivery.message
+    text = message.body_text
+    # Slack's mrkdwn is not Markdown: send plain text inside a section, trimmed
+    # below the 3,000-character limit of a section block.
+    section = text if len(text) <= 2900 else text[:2899] + "…"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
+    ]
+    if section:
+        blocks.append({"type": "section", "text": {"type": "plain_text", "text": section}})
+    incident = _incident_payload(delivery)
+    if incident is not None:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"<{incident['url']}|{incident['reference']}> · {incident['severity_label']}"
+                        f" · {incident['status']}",
+                    }
+                ],
+            }
+        )
+    return {"text": f"{message.subject}\n{text}".strip(), "blocks": blocks}
+
+
+def _post_json(delivery: Delivery, payload: dict, *, secret: str = "") -> None:
+    body = json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Coolhead-Delivery": delivery.idempotency_key,
+    }
+    if secret:
+        timestamp = str(int(time.time()))
+        headers["X-Coolhead-Timestamp"] = timestamp
+        headers["X-Coolhead-Signature"] = sign(secret=secret, timestamp=timestamp, body=body)
+    request = urllib.request.Request(delivery.address, data=body, headers=headers, method="POST")
+    try:
+        with _opener.open(request, timeout=delivery.channel.timeout_seconds) as response:
+            response.read(MAX_RESPONSE_BYTES)
+    except urllib.error.HTTPError as error:
+        try:
+            detail = error.read(MAX_RESPONSE_BYTES).decode("utf-8", "replace")
+        except Exception:  # noqa: BLE001
+            detail = ""
+        code = error.code
+        transient = code >= 500 or code in (408, 425, 429)
+        raise SendError(f"HTTP {code} {error.reason}: {detail}".strip(), permanent=not transient) from error
+    except TimeoutError as error:
+        raise SendError(f"No answer within {delivery.channel.timeout_seconds} s", permanent=False) from error
+    except urllib.error.URLError as error:
+        raise SendError(f"Could not reach the receiver: {error.reason}", permanent=False) from error
+    except (OSError, ValueError) as error:
+        raise SendError(f"Could not reach the receiver: {error}", permanent=False) from error
+
+
+def send_other(delivery: Delivery) -> None:
+    """Send one non-e-mail delivery."""
+    kind = delivery.channel.kind
+    if kind == Channel.Kind.SLACK:
+        _post_json(delivery, slack_payload(delivery))
+    elif kind == Channel.Kind.WEBHOOK:
+        if not delivery.channel.secret:
+            raise SendError("The signed webhook channel has no secret", permanent=True)
+        _post_json(delivery, webhook_payload(delivery), secret=delivery.channel.secret)
+    elif kind == Channel.Kind.IN_APP:
+        return  # the row is the notification: nothing leaves the portal
+    else:
+        raise SendError(f"No sender for channel kind {kind!r}", permanent=True)
