@@ -13,3 +13,5 @@ app.autodiscover_tasks()
 # Periodic work. Each entry is a thin task around an idempotent service, so a
 # beat that fires twice, or late, does no harm.
 app.conf.beat_schedule = {}
+# The outbox safety net: deliveries whose task was lost or whose worker died.
+app.conf.beat_schedule["comms-sweep-outbox"] = {"task": "comms.tasks.sweep_outbox", "schedule": 60.0}

@@ -277,3 +277,19 @@ LOGGING = {
 # How often the live incident room asks for news, in milliseconds.
 INCIDENT_ROOM_POLL_MS = env_int("INCIDENT_ROOM_POLL_MS", 2000, minimum=250)
 TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", 50, minimum=5)
+
+# --- Comms (the outbox) --------------------------------------------------------------
+# A worker holds a claimed delivery for this long; a lease that expires means the
+# worker died, and the sweeper hands the delivery out again.
+COMMS_SENDING_LEASE_SECONDS = env_int("COMMS_SENDING_LEASE_SECONDS", 300, minimum=5)
+# Retries: base * 2^(attempt-1) seconds, capped (keep the cap below the broker's
+# visibility timeout), dead after COMMS_MAX_ATTEMPTS.
+COMMS_RETRY_BASE_SECONDS = env_int("COMMS_RETRY_BASE_SECONDS", 30, minimum=1)
+COMMS_RETRY_MAX_SECONDS = env_int("COMMS_RETRY_MAX_SECONDS", 3600, minimum=1)
+COMMS_MAX_ATTEMPTS = env_int("COMMS_MAX_ATTEMPTS", 8, minimum=1)
+# E-mail deliveries per task, sent over one SMTP connection.
+COMMS_EMAIL_BATCH_SIZE = env_int("COMMS_EMAIL_BATCH_SIZE", 100, minimum=1)
+# A pending delivery older than this was not enqueued (broker down at commit).
+COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minimum=1)
+if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
+    raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("readyz", incident_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("comms/", include("comms.urls")),
     path("", include("incidents.urls")),
 ]
