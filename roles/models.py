@@ -25,7 +25,6 @@ class IncidentRole(models.TextChoices):
 SINGLE_HOLDER_ROLES = frozenset(IncidentRole.values) - {IncidentRole.SUBJECT_MATTER_EXPERT}
 
 
-
 def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
@@ -72,7 +71,9 @@ class Profile(models.Model):
         help_text="In the person's own time zone. An end before the start means the day ends after midnight.",
     )
     phone = models.CharField(max_length=40, blank=True)
-    contact = models.TextField(blank=True, help_text="Other ways to reach this person (chat handle, pager...).")
+    contact = models.TextField(
+        blank=True, help_text="Other ways to reach this person (chat handle, pager...)."
+    )
     has_production_access = models.BooleanField(default=False)
     webhook_url = models.URLField(
         "personal webhook URL",
@@ -111,7 +112,9 @@ class OutOfOffice(models.Model):
         ordering = ["starts_at"]
         verbose_name = "out-of-office period"
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="ooo_ends_after_start")
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="ooo_ends_after_start"
+            )
         ]
 
     def __str__(self) -> str:
@@ -193,7 +196,7 @@ class Schedule(models.Model):
         max_length=32,
         choices=IncidentRole.choices,
         blank=True,
-        help_text="The incident role this roster staffs: \"Page IC\" uses the Incident Commander roster.",
+        help_text='The incident role this roster staffs: "Page IC" uses the Incident Commander roster.',
     )
     escalation_minutes = models.PositiveSmallIntegerField(
         default=5,
@@ -220,11 +223,14 @@ class RotationLayer(models.Model):
     level = models.PositiveSmallIntegerField(
         choices=OnCallLevel.choices,
         default=OnCallLevel.PRIMARY,
-        help_text="Primary or backup. Without a backup layer, the backup is the next person of the primary rotation.",
+        help_text="Primary or backup. Without a backup layer, the backup is the next person "
+        "of the primary rotation.",
     )
     name = models.CharField(max_length=100, blank=True)
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
-    start_date = models.DateField(help_text="The first person's first shift starts this day at the hand-off time.")
+    start_date = models.DateField(
+        help_text="The first person's first shift starts this day at the hand-off time."
+    )
     handoff_time = models.TimeField(default=time(9, 0), help_text="Local time in the layer's time zone.")
     shift_hours = models.PositiveIntegerField(
         default=24 * 7,
@@ -355,10 +361,17 @@ class Page(models.Model):
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="pages")
     target = models.CharField(max_length=16, choices=Target.choices)
-    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages")
-    schedule = models.ForeignKey(Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages")
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages"
+    )
+    schedule = models.ForeignKey(
+        Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="pages"
+    )
     role = models.CharField(
-        max_length=32, choices=IncidentRole.choices, blank=True, help_text="Acknowledging takes this role if empty."
+        max_length=32,
+        choices=IncidentRole.choices,
+        blank=True,
+        help_text="Acknowledging takes this role if empty.",
     )
     message = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
