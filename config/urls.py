@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("comms/", include("comms.urls")),
     path("", include("incidents.urls")),
+    path("", include("roles.urls")),
 ]
