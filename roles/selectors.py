@@ -340,3 +340,71 @@ def my_current_roles(user: AbstractBaseUser) -> list[RoleAssignment]:
         .select_related("incident")
         .order_by("incident__severity", "started_at")
     )
+
+
+# --- Executive summary ----------------------------------------------------------------------------
+
+# What an executive wants to hear about: not every note, but what moved.
+SUMMARY_KINDS = (
+    "finding",
+    "action",
+    "decision",
+    "status",
+    "severity",
+    "change",
+    "public_update",
+    "verification",
+)
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def executive_summary_draft(incident: Incident) -> tuple[str, str]:
+    """A prefilled summary (severity, status, role holders, what changed) and the next planned step."""
+    from roles.models import ExecutiveSummary
+
+    last = ExecutiveSummary.objects.filter(incident=incident).order_by("-sent_at").first()
+    since = last.sent_at if last else incident.declared_at
+    holders = current_role_holders([incident.pk]).get(incident.pk, [])
+    entries = list(
+        incident.timeline.filter(occurred_at__gte=since, struck_at__isnull=True, kind__in=SUMMARY_KINDS)
+        .exclude(data__has_key="executive_summary")
+        .order_by("occurred_at", "pk")[:15]
+    )
+    age = _duration(timezone.now() - incident.declared_at)
+    lines = [
+        f"**{incident.reference}: {incident.title}**",
+        f"Severity: {incident.severity_label}{' (major)' if incident.is_major else ''} · "
+        f"Status: {incident.get_status_display()} · Open for {age}",
+    ]
+    if incident.deploy_freeze:
+        lines.append("Deploy freeze is on.")
+    if holders:
+        people = "; ".join(
+            f"{a.get_role_display()}: {a.user.get_full_name() or a.user.get_username()}" for a in holders
+        )
+        lines.append(f"Responders: {people}")
+    lines += ["", "What changed since the last summary:" if last else "What happened so far:"]
+    if entries:
+        lines += [
+            f"- {timezone.localtime(e.occurred_at):%H:%M} {e.get_kind_display()}: {_first_line(e.body)}"
+            for e in entries
+        ]
+    else:
+        lines.append("- Nothing new recorded.")
+    decision = (
+        incident.timeline.filter(kind="decision", struck_at__isnull=True)
+        .order_by("-occurred_at", "-pk")
+        .first()
+    )
+    return "\n".join(lines), _first_line(decision.body, 500) if decision else ""
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

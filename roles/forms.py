@@ -1,0 +1,81 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from roles.checklists import CHECKLISTS
+from roles.models import IncidentRole, Schedule, Service
+
+User = get_user_model()
+
+
+class AssignForm(forms.Form):
+    role = forms.ChoiceField(choices=IncidentRole.choices)
+    # Every user, so that an inactive one gets the service's clear refusal
+    # rather than "select a valid choice".
+    user = forms.ModelChoiceField(
+        queryset=User.objects.all(), error_messages={"invalid_choice": "No such person."}
+    )
+
+
+class ChecklistForm(forms.Form):
+    item = forms.ChoiceField(
+        choices=sorted({(i.key, i.key) for checklist in CHECKLISTS.values() for i in checklist.items})
+    )
+    done = forms.BooleanField(required=False)
+
+
+class PageForm(forms.Form):
+    """Whom to page: `person:<id>`, `service:<id>` or `schedule:<id>`."""
+
+    target = forms.CharField(max_length=40)
+    message = forms.CharField(max_length=500, required=False)
+
+    def clean_target(self):
+        kind, _, pk = self.cleaned_data["target"].partition(":")
+        models = {
+            "person": User.objects.all(),
+            "service": Service.objects.all(),
+            "schedule": Schedule.objects.all(),
+        }
+        if kind not in models or not pk.isdigit():
+            raise forms.ValidationError("Choose a person, a service or a schedule to page.")
+        found = models[kind].filter(pk=int(pk)).first()
+        if found is None:
+            raise forms.ValidationError(f"That {kind} does not exist.")
+        return kind, found
+
+
+class PageIcForm(forms.Form):
+    message = forms.CharField(max_length=500, required=False)
+
+
+class HandoverForm(forms.Form):
+    new_holder = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+        label="New holder",
+        error_messages={"invalid_choice": "Choose an active person to hand over to."},
+    )
+    current_state = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="Current state"
+    )
+    tried = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False, label="What was tried"
+    )
+    next_steps = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        required=False,
+        label="What you would try next",
+    )
+    hypotheses = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False, label="Open hypotheses"
+    )
+
+    def __init__(self, *args, holder=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if holder is not None:
+            self.fields["new_holder"].queryset = self.fields["new_holder"].queryset.exclude(pk=holder.pk)
+
+
+class ExecutiveSummaryForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), max_length=10000, label="Summary")
+    next_step = forms.CharField(max_length=500, required=False, label="Next planned step")
