@@ -77,3 +77,32 @@ def test_it_shows_a_script_tag_in_a_note_as_text(page_for, live_server):
     shown = page.locator("#timeline-entries .entry .body p").first.inner_text()
     assert shown == "<script>alert('x')</script> look at this"
     assert dialogs == []
+
+
+def test_it_replaces_an_edited_or_struck_entry_in_place_in_the_other_browser(page_for, live_server):
+    from incidents import services
+
+    alice, bob = UserFactory(), UserFactory()
+    incident = IncidentFactory(declared_by=alice)
+    entry = services.timeline_add(
+        incident=incident, kind="hypothesis", body="It must be the database version", author=alice
+    )
+    url = live_server.url + incident.get_absolute_url()
+    page_a, page_b = page_for(alice), page_for(bob)
+    page_a.goto(url)
+    page_b.goto(url)
+    in_b = page_b.locator(f"#entry-{entry.pk}")
+    assert "database version" in in_b.inner_text()
+
+    page_a.click(f"#entry-{entry.pk} summary")
+    page_a.fill(f"#entry-{entry.pk} textarea[name=body]", "Ruled out: database version is the same")
+    page_a.click(f"#entry-{entry.pk} form[action$='/edit/'] button")
+    in_b.locator(".body", has_text="Ruled out").wait_for(timeout=5_000)
+    in_b.locator(".tag", has_text="edited").wait_for()
+
+    page_a.click(f"#entry-{entry.pk} summary")
+    page_a.fill(f"#entry-{entry.pk} input[name=reason]", "Wrong incident")
+    page_a.click(f"#entry-{entry.pk} form[action$='/strike/'] button")
+    in_b.locator(".struck-note", has_text="Wrong incident").wait_for(timeout=5_000)
+    assert page_b.locator(f"#entry-{entry.pk}").count() == 1
+    assert page_a.locator(f"#entry-{entry.pk}").count() == 1
