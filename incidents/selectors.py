@@ -52,7 +52,8 @@ def incident_list(*, user: AbstractBaseUser | AnonymousUser, filters: IncidentFi
         term = filters.q.strip()
         match = Q(title__icontains=term) | Q(summary__icontains=term)
         number = term.upper().removeprefix("INC-")
-        if number.isdigit():
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if number.isdecimal() and len(number) < 10:
             match |= Q(number=int(number))
         qs = qs.filter(match)
     if filters.status == "open":
@@ -116,9 +117,14 @@ class TimelineCursor:
     def decode(cls, value: str) -> "TimelineCursor | None":
         when, _, entry_id = value.rpartition("_")
         try:
-            return cls(datetime.fromisoformat(when), int(entry_id))
+            cursor = cls(datetime.fromisoformat(when), int(entry_id))
         except ValueError:
             return None
+        # Only what encode() wrote: a naive time would be compared in whatever
+        # zone the server runs in (and warns), an absurd id cannot be an entry.
+        if cursor.occurred_at.tzinfo is None or not 0 < cursor.entry_id < 2**63:
+            return None
+        return cursor
 
 
 def timeline_page(
