@@ -1,6 +1,6 @@
 """End-of-day handover: the prompt, in each person's time zone, once a day; and the form."""
 
-from datetime import time, timedelta
+from datetime import time
 
 import pytest
 import time_machine
@@ -10,8 +10,8 @@ from comms.models import Message
 from incidents.services import incident_change_status
 from roles.models import IncidentRole, RoleAssignment
 from roles.services import handover_prompts_send, role_assign
-from tests.roles.conftest import at, person, profile
 from tests.factories import IncidentFactory
+from tests.roles.conftest import at, person, profile
 
 IC = IncidentRole.INCIDENT_COMMANDER
 
