@@ -18,6 +18,6 @@ app.conf.beat_schedule["comms-sweep-outbox"] = {"task": "comms.tasks.sweep_outbo
 # People side (roles): pages whose countdown task was lost escalate on this sweep;
 # end-of-day handover prompts (once per person and day); executive summary due,
 # public update overdue and long-incident check-up reminders (once per period).
-app.conf.beat_schedule["roles-escalate-overdue-pages"] = {"task": "roles.pages_escalate_overdue", "schedule": 60.0}
+app.conf.beat_schedule["roles-overdue-pages"] = {"task": "roles.pages_escalate_overdue", "schedule": 60.0}
 app.conf.beat_schedule["roles-handover-prompts"] = {"task": "roles.handover_prompts_send", "schedule": 300.0}
 app.conf.beat_schedule["roles-reminders"] = {"task": "roles.reminders_send", "schedule": 60.0}
