@@ -15,6 +15,8 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {}
 # The outbox safety net: deliveries whose task was lost or whose worker died.
 app.conf.beat_schedule["comms-sweep-outbox"] = {"task": "comms.tasks.sweep_outbox", "schedule": 60.0}
+# Status page: start and complete scheduled maintenance on time, keep the public page fresh.
+app.conf.beat_schedule["statuspage-tick"] = {"task": "statuspage.tasks.statuspage_tick", "schedule": 60.0}
 # People side (roles): pages whose countdown task was lost escalate on this sweep;
 # end-of-day handover prompts (once per person and day); executive summary due,
 # public update overdue and long-incident check-up reminders (once per period).

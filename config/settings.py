@@ -293,3 +293,15 @@ COMMS_EMAIL_BATCH_SIZE = env_int("COMMS_EMAIL_BATCH_SIZE", 100, minimum=1)
 COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minimum=1)
 if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")
+
+# --- Status page -------------------------------------------------------------------------
+# The last good rendering of every public document, read when Redis or the database is down.
+STATUSPAGE_SNAPSHOT_DIR = Path(env_str("STATUSPAGE_SNAPSHOT_DIR", str(RUN_DIR / "statuspage")))
+# Browsers and proxies may keep a public document this long, and serve it stale while revalidating.
+STATUSPAGE_MAX_AGE = env_int("STATUSPAGE_MAX_AGE", 30, minimum=0)
+STATUSPAGE_STALE_WHILE_REVALIDATE = env_int("STATUSPAGE_STALE_WHILE_REVALIDATE", 60, minimum=0)
+# Subscribe requests allowed per client address and window.
+STATUSPAGE_SUBSCRIBE_LIMIT = env_int("STATUSPAGE_SUBSCRIBE_LIMIT", 5, minimum=1)
+STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS = env_int("STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS", 600, minimum=1)
+# Only for benchmarks/statuspage_bench.py: ?fresh=1 renders the page from the database.
+STATUSPAGE_ALLOW_CACHE_BYPASS = env_bool("STATUSPAGE_ALLOW_CACHE_BYPASS", False)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("comms/", include("comms.urls")),
+    path("status/", include("statuspage.urls")),
+    path("incidents/", include("statuspage.room_urls")),
     path("", include("incidents.urls")),
     path("", include("roles.urls")),
 ]
