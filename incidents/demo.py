@@ -130,6 +130,11 @@ def load_demo() -> None:
     )
     services.incident_set_deploy_freeze(incident=fire, freeze=True, by=ic)
 
+    # The people side: profiles, stakeholder teams, on-call rosters (roles/demo.py).
+    from roles.demo import load_people_demo
+
+    load_people_demo(people)
+
 
 def _shift_into_the_past(incident: Incident, delta: timedelta) -> None:
     """Move a whole demo incident back in time, keeping its story in order."""
