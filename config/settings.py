@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "roles",
     "statuspage",
     "comms",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +296,50 @@ COMMS_EMAIL_BATCH_SIZE = env_int("COMMS_EMAIL_BATCH_SIZE", 100, minimum=1)
 COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minimum=1)
 if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")
+
+# --- REST API and integrations (incidents/api, incidents/integrations) ----------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Scripts send `Authorization: Bearer <personal token>`; the browsable
+        # docs page of a signed-in person uses the session (with CSRF).
+        "incidents.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "incidents.api.pagination.Pagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50, minimum=1),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Coolhead API",
+    "DESCRIPTION": "Declare, staff, work and communicate incidents. Authenticate every call with "
+    "`Authorization: Bearer <token>` (a personal token from your settings page or "
+    "`manage.py issue_api_token <username>`). Errors are `{detail, code, errors}`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "PageStatusEnum": "roles.models.Page.Status",
+        "ComponentStatusEnum": "statuspage.models.ComponentStatus",
+        "PublicIncidentStatusEnum": "statuspage.models.IncidentStatus",
+        "PublishableStatusEnum": "statuspage.models.PUBLISHABLE_STATUSES",
+    },
+}
+# Alert ingestion (Alertmanager, PagerDuty Events v2) and Slack: the largest body accepted.
+INTEGRATION_MAX_BODY_BYTES = env_int("INTEGRATION_MAX_BODY_BYTES", 512 * 1024, minimum=1024)
+# Slack app's signing secret; empty switches the slash command endpoint off (404).
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
+# How often `/incident status stalk` posts the status to the channel's webhook.
+SLACK_STALK_SECONDS = env_int("SLACK_STALK_SECONDS", 30, minimum=5)
 
 # --- Status page -------------------------------------------------------------------------
 # The last good rendering of every public document, read when Redis or the database is down.

@@ -1,0 +1,1 @@
+"""Coolhead as other software's peer: alert ingestion, outgoing webhooks, Slack slash commands."""

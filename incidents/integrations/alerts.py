@@ -1,0 +1,282 @@
+"""Alert ingestion: monitoring events become incidents, exactly one per open alert group.
+
+The sources (Alertmanager, PagerDuty Events v2) are parsed in their own modules
+into calls of alert_trigger / alert_acknowledge / alert_resolve. The rules, as
+PagerDuty documents them for dedup_key:
+
+- a trigger with the key of an open group lands on that group's incident;
+  otherwise it opens a new group and declares a new incident (in triage);
+- acknowledge and resolve apply to the open group; for an unknown key, or a
+  group that is resolved already, they change nothing;
+- after a resolve, a trigger with the same key opens a new group and incident.
+
+"Exactly one open group per key" is a partial unique constraint: two
+concurrent triggers both try to insert, the database lets one win, and the
+loser (inside a savepoint) rolls back its incident and re-reads the winner.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from incidents.models import AlertGroup, AlertSettings, Incident, TimelineEntry
+from incidents.services import IncidentError, incident_change_status, incident_declare, timeline_record
+
+logger = logging.getLogger(__name__)
+
+MAX_DEDUP_KEY = 255
+MAX_TITLE = 200
+# Alertmanager alerts remembered per group, so that re-sends are not recorded twice.
+SEEN_ALERTS_KEPT = 500
+
+
+@dataclass(frozen=True)
+class FiringAlert:
+    """One alert of a notification: its identity and the text its timeline entry gets."""
+
+    key: str  # fingerprint@startsAt (Alertmanager) — the same alert re-sent has the same key
+    text: str
+    occurred_at: datetime | None = None
+
+
+@dataclass
+class AlertOutcome:
+    group: AlertGroup | None
+    created: bool = False
+    changed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def alert_settings_for(service) -> AlertSettings:
+    try:
+        return service.alert_settings
+    except AlertSettings.DoesNotExist:
+        return AlertSettings(service=service)
+
+
+def _open_group(service, dedup_key: str) -> AlertGroup | None:
+    return (
+        AlertGroup.objects.select_for_update()
+        .select_related("incident")
+        .filter(service=service, dedup_key=dedup_key, resolved_at__isnull=True)
+        .first()
+    )
+
+
+def _close(group: AlertGroup, now: datetime) -> None:
+    group.status = AlertGroup.Status.RESOLVED
+    group.resolved_at = now
+    group.last_event_at = now
+    group.save(update_fields=["status", "resolved_at", "last_event_at"])
+
+
+def _title(summary: str) -> str:
+    title = " ".join(summary.split()) or "Alert"
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
+
+
+def _page_on_call(*, incident: Incident, service, source_label: str) -> None:
+    """Page the service's people for a new alert incident; a failure to page is written down, not raised."""
+    from roles.services import page_send
+
+    try:
+        with transaction.atomic():
+            page_send(
+                incident=incident, by=None, service=service, message=f"{source_label}: {incident.title}"
+            )
+    except IncidentError as error:
+        timeline_record(
+            incident=incident,
+            kind=TimelineEntry.Kind.PAGE,
+            body=f"Nobody was paged for this alert: {error}",
+            author=None,
+            data={"alert_page_failed": True},
+        )
+
+
+@transaction.atomic
+def alert_trigger(
+    *,
+    service,
+    source: str,
+    dedup_key: str,
+    summary: str,
+    severity: int,
+    details: str = "",
+    alerts: list[FiringAlert] | None = None,
+    data: dict | None = None,
+) -> AlertOutcome:
+    """A trigger (or a firing notification) for the service's alert group with this key."""
+    if not dedup_key or len(dedup_key) > MAX_DEDUP_KEY:
+        raise IncidentError(f"A dedup key is 1 to {MAX_DEDUP_KEY} characters.")
+    now = timezone.now()
+    source_label = AlertGroup.Source(source).label
+    data = {"source": source, "dedup_key": dedup_key, **(data or {})}
+    group = _open_group(service, dedup_key)
+    if group is not None and not group.incident.is_open:
+        # A person resolved or declined the incident: its alert group is over,
+        # and this trigger starts a new one.
+        _close(group, now)
+        group = None
+
+    created = False
+    if group is None:
+        try:
+            with transaction.atomic():
+                incident = incident_declare(
+                    title=_title(summary), severity=severity, declared_by=None, summary=details[:10000]
+                )
+                incident.services.add(service)
+                group = AlertGroup.objects.create(
+                    service=service,
+                    source=source,
+                    dedup_key=dedup_key,
+                    incident=incident,
+                    summary=summary[:1024],
+                    opened_at=now,
+                    last_event_at=now,
+                    seen_alerts=[a.key for a in (alerts or [])][-SEEN_ALERTS_KEPT:],
+                )
+                created = True
+        except IntegrityError:
+            # Another request opened the group first and has committed (the
+            # insert waited for it): use the winner's group and incident.
+            group = _open_group(service, dedup_key)
+            if group is None:
+                raise
+    if created:
+        body = f"Alert from {source_label} ({service}): {summary}"
+        if alerts:
+            body += "\n\n" + "\n".join(f"- {a.text}" for a in alerts)
+        elif details:
+            body += f"\n\n{details}"
+        timeline_record(
+            incident=group.incident,
+            kind=TimelineEntry.Kind.ALERT,
+            body=body[:20000],
+            author=None,
+            data={**data, "event": "trigger", "opened_group": group.pk},
+        )
+        if alert_settings_for(service).page_on_call:
+            _page_on_call(incident=group.incident, service=service, source_label=source_label)
+        return AlertOutcome(group=group, created=True, changed=True)
+
+    # A duplicate or a re-send: count it, and write down only what is new.
+    AlertGroup.objects.filter(pk=group.pk).update(event_count=F("event_count") + 1, last_event_at=now)
+    new_lines: list[str] = []
+    if alerts is not None:
+        seen = list(group.seen_alerts or [])
+        fresh = [a for a in alerts if a.key not in seen]
+        if fresh:
+            new_lines = [a.text for a in fresh]
+            group.seen_alerts = (seen + [a.key for a in fresh])[-SEEN_ALERTS_KEPT:]
+            group.save(update_fields=["seen_alerts"])
+    elif summary[:1024] != group.summary:
+        new_lines = [summary]
+        group.summary = summary[:1024]
+        group.save(update_fields=["summary"])
+    if new_lines:
+        timeline_record(
+            incident=group.incident,
+            kind=TimelineEntry.Kind.ALERT,
+            body=(f"Alert from {source_label}:\n\n" + "\n".join(f"- {line}" for line in new_lines))[:20000],
+            author=None,
+            data={**data, "event": "trigger"},
+        )
+    return AlertOutcome(group=group, changed=bool(new_lines))
+
+
+@transaction.atomic
+def alert_acknowledge(*, service, dedup_key: str, source: str, note: str = "") -> AlertOutcome:
+    """Monitoring says someone is on it. Unknown or resolved key: nothing changes."""
+    group = _open_group(service, dedup_key)
+    if group is None or group.status != AlertGroup.Status.TRIGGERED:
+        return AlertOutcome(group=group)
+    now = timezone.now()
+    group.status = AlertGroup.Status.ACKNOWLEDGED
+    group.acknowledged_at = now
+    group.last_event_at = now
+    group.event_count += 1
+    group.save(update_fields=["status", "acknowledged_at", "last_event_at", "event_count"])
+    body = f"Alert acknowledged in {AlertGroup.Source(source).label}"
+    if note:
+        body += f": {note}"
+    timeline_record(
+        incident=group.incident,
+        kind=TimelineEntry.Kind.ALERT,
+        body=body,
+        author=None,
+        data={"source": source, "dedup_key": dedup_key, "event": "acknowledge"},
+    )
+    return AlertOutcome(group=group, changed=True)
+
+
+@transaction.atomic
+def alert_resolve(
+    *, service, dedup_key: str, source: str, cleared: list[FiringAlert] | None = None
+) -> AlertOutcome:
+    """The alerts of the group cleared: record it, close the group; resolve the incident only
+    when the service says so (otherwise resolving stays a person's decision)."""
+    group = _open_group(service, dedup_key)
+    if group is None:
+        return AlertOutcome(group=None)
+    now = timezone.now()
+    _close(group, now)
+    AlertGroup.objects.filter(pk=group.pk).update(event_count=F("event_count") + 1)
+    body = f"Alerts cleared ({AlertGroup.Source(source).label} sent resolve)"
+    if cleared:
+        body += "\n\n" + "\n".join(f"- {a.text}" for a in cleared)
+    incident = group.incident
+    timeline_record(
+        incident=incident,
+        kind=TimelineEntry.Kind.ALERT,
+        body=body[:20000],
+        author=None,
+        data={"source": source, "dedup_key": dedup_key, "event": "resolve"},
+    )
+    outcome = AlertOutcome(group=group, changed=True)
+    if alert_settings_for(service).auto_resolve and incident.is_open:
+        try:
+            with transaction.atomic():
+                incident_change_status(
+                    incident=incident,
+                    status=Incident.Status.RESOLVED,
+                    by=None,
+                    note="Resolved automatically: the alerts cleared and the service is set to auto-resolve.",
+                )
+        except IncidentError as error:
+            timeline_record(
+                incident=incident,
+                kind=TimelineEntry.Kind.NOTE,
+                body=f"The alerts cleared but the incident was not resolved automatically: {error}",
+                author=None,
+                data={"auto_resolve_refused": True},
+            )
+            outcome.notes.append(str(error))
+    return outcome
+
+
+@transaction.atomic
+def alert_cleared_partly(*, service, dedup_key: str, source: str, cleared: list[FiringAlert]) -> AlertOutcome:
+    """Some alerts of a still-firing group resolved: record each once, leave the group open."""
+    group = _open_group(service, dedup_key)
+    if group is None or not cleared:
+        return AlertOutcome(group=group)
+    seen = list(group.seen_alerts or [])
+    fresh = [a for a in cleared if f"cleared:{a.key}" not in seen]
+    if not fresh:
+        return AlertOutcome(group=group)
+    group.seen_alerts = (seen + [f"cleared:{a.key}" for a in fresh])[-SEEN_ALERTS_KEPT:]
+    group.save(update_fields=["seen_alerts"])
+    timeline_record(
+        incident=group.incident,
+        kind=TimelineEntry.Kind.ALERT,
+        body=("Alerts cleared:\n\n" + "\n".join(f"- {a.text}" for a in fresh))[:20000],
+        author=None,
+        data={"source": source, "dedup_key": dedup_key, "event": "partly_resolved"},
+    )
+    return AlertOutcome(group=group, changed=True)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from incidents.integrations import views
+
+urlpatterns = [
+    path("alertmanager/", views.alertmanager_webhook, name="integration_alertmanager"),
+    path("pagerduty/v2/enqueue", views.pagerduty_enqueue, name="integration_pagerduty"),
+]

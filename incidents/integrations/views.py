@@ -1,0 +1,142 @@
+"""Endpoints other software calls with a key, not a session: CSRF does not apply (csrf_exempt).
+
+Alertmanager retries only on 5xx and PagerDuty clients retry on 5xx and 429:
+answers are 4xx for anything a retry cannot fix, and 503 only when the
+database could not be reached or gave up (a retry can help).
+"""
+
+import logging
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from incidents.integrations import alerts
+from incidents.integrations.sources import (
+    PayloadError,
+    bearer_token,
+    parse_alertmanager,
+    parse_json_object,
+    parse_pagerduty,
+    read_body,
+    service_for_key,
+)
+from incidents.models import AlertGroup
+from incidents.services import IncidentError
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status: int, detail: str, code: str, errors=None) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code, "errors": errors or {}}, status=status)
+
+
+def _unavailable() -> JsonResponse:
+    response = _error(503, "The database is unavailable; retry later.", "unavailable")
+    response["Retry-After"] = "5"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
+    key = bearer_token(request)
+    if not key:
+        return _error(
+            401, "Send the service's integration key as 'Authorization: Bearer <key>'.", "not_authenticated"
+        )
+    try:
+        service = service_for_key(key)
+        if service is None:
+            return _error(401, "No service has this integration key.", "invalid_integration_key")
+        data = parse_json_object(read_body(request))
+        notification = parse_alertmanager(data, alerts.alert_settings_for(service))
+        source = AlertGroup.Source.ALERTMANAGER
+        extra = {"group_key": notification.group_key[:1000], "receiver": notification.receiver}
+        if notification.status == "resolved":
+            outcome = alerts.alert_resolve(
+                service=service,
+                dedup_key=notification.dedup_key,
+                source=source,
+                cleared=notification.resolved or notification.firing,
+            )
+        else:
+            settings_ = alerts.alert_settings_for(service)
+            outcome = alerts.alert_trigger(
+                service=service,
+                source=source,
+                dedup_key=notification.dedup_key,
+                summary=notification.summary,
+                severity=settings_.severity_for(notification.severity_value),
+                details=notification.details,
+                alerts=notification.firing,
+                data=extra,
+            )
+            if notification.resolved:
+                alerts.alert_cleared_partly(
+                    service=service,
+                    dedup_key=notification.dedup_key,
+                    source=source,
+                    cleared=notification.resolved,
+                )
+    except PayloadError as error:
+        return _error(error.status, str(error), error.code, {"payload": error.errors})
+    except IncidentError as error:
+        return _error(400, str(error), "invalid")
+    except DatabaseError:
+        logger.warning("Alertmanager notification not processed: database error", exc_info=True)
+        return _unavailable()
+    group = outcome.group
+    return JsonResponse(
+        {
+            "status": "ok",
+            "incident": group.incident.number if group is not None else None,
+            "created": outcome.created,
+            "recorded": outcome.changed,
+        }
+    )
+
+
+def _pd_invalid(message: str, errors: list[str], status: int = 400) -> JsonResponse:
+    return JsonResponse({"status": "invalid event", "message": message, "errors": errors}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
+    try:
+        event = parse_pagerduty(parse_json_object(read_body(request)))
+        service = service_for_key(event.routing_key)
+        if service is None:
+            return _pd_invalid("Event object is invalid", ["Invalid routing key"])
+        source = AlertGroup.Source.PAGERDUTY
+        if event.action == "trigger":
+            alerts.alert_trigger(
+                service=service,
+                source=source,
+                dedup_key=event.dedup_key,
+                summary=event.summary,
+                severity=alerts.alert_settings_for(service).severity_for(event.severity),
+                details=event.details,
+                data={"client": event.client[:200]} if event.client else None,
+            )
+        elif event.action == "acknowledge":
+            alerts.alert_acknowledge(service=service, dedup_key=event.dedup_key, source=source)
+        else:
+            alerts.alert_resolve(service=service, dedup_key=event.dedup_key, source=source)
+    except PayloadError as error:
+        errors = error.errors if isinstance(error.errors, list) else [str(error)]
+        return _pd_invalid(str(error), errors, status=error.status)
+    except IncidentError as error:
+        return _pd_invalid("Event object is invalid", [str(error)])
+    except DatabaseError:
+        logger.warning("PagerDuty event not processed: database error", exc_info=True)
+        return JsonResponse(
+            {"status": "error", "message": "The database is unavailable; retry later."},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    return JsonResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}, status=202
+    )

@@ -1,0 +1,135 @@
+"""Outgoing webhooks: incident events to subscribed URLs, through the comms outbox.
+
+Every state change of an incident writes exactly one timeline entry in the same
+transaction, so the entry is the event: a post_save receiver (see the end of
+incidents/models.py) calls webhooks_for_entry(), which writes one outbox message
+per subscriber in that same transaction. A rollback sends nothing; a commit
+sends each event once (the dedup key is the subscriber, the entry and the event).
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+from incidents.models import Incident, OutgoingWebhook, TimelineEntry, WebhookEvent
+
+Kind = TimelineEntry.Kind
+logger = logging.getLogger(__name__)
+
+# Whether any subscription exists, cached, so that the timeline writes of an
+# installation without webhooks cost no query. Cleared whenever one changes.
+SUBSCRIPTIONS_CACHE_KEY = "outgoing-webhooks:any"
+
+
+def _any_subscription() -> bool:
+    try:
+        cached = cache.get(SUBSCRIPTIONS_CACHE_KEY)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation
+        cached = None
+    if cached is None:
+        cached = OutgoingWebhook.objects.filter(is_active=True).exists()
+        try:
+            cache.set(SUBSCRIPTIONS_CACHE_KEY, cached, timeout=300)
+        except Exception:  # noqa: BLE001
+            pass
+    return cached
+
+
+def _subscriptions_changed(**kwargs) -> None:
+    try:
+        cache.delete(SUBSCRIPTIONS_CACHE_KEY)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+post_save.connect(_subscriptions_changed, sender=OutgoingWebhook, dispatch_uid="outgoing-webhooks-changed")
+post_delete.connect(_subscriptions_changed, sender=OutgoingWebhook, dispatch_uid="outgoing-webhooks-deleted")
+
+
+def events_for_entry(entry: TimelineEntry) -> list[str]:
+    data = entry.data if isinstance(entry.data, dict) else {}
+    if entry.kind == Kind.STATUS:
+        if "from" not in data and data.get("to") == Incident.Status.TRIAGE:
+            return [WebhookEvent.DECLARED]
+        if "to" in data:
+            events = [WebhookEvent.STATUS_CHANGED]
+            if data["to"] == Incident.Status.RESOLVED:
+                events.append(WebhookEvent.RESOLVED)
+            return events
+    elif entry.kind == Kind.SEVERITY and "to" in data:
+        return [WebhookEvent.SEVERITY_CHANGED]
+    elif entry.kind == Kind.ROLE and "role" in data and not data.get("released"):
+        return [WebhookEvent.ROLE_ASSIGNED]
+    elif entry.kind == Kind.PUBLIC_UPDATE and "public_update" in data:
+        # The status page writes this entry first as a placeholder (to take the
+        # incident lock) and saves its real text and data later: the event
+        # fires on that second save, when data names the public update.
+        return [WebhookEvent.PUBLIC_UPDATE_POSTED]
+    return []
+
+
+def incident_document(incident: Incident) -> dict:
+    return {
+        "id": incident.pk,
+        "number": incident.number,
+        "reference": incident.reference,
+        "title": incident.title,
+        "severity": incident.severity,
+        "status": incident.status,
+        "is_security": incident.is_security,
+        "url": settings.SITE_URL + incident.get_absolute_url(),
+    }
+
+
+def webhooks_for_entry(*, entry: TimelineEntry) -> int:
+    """Write the outbox messages for the events this entry stands for; returns how many."""
+    events = events_for_entry(entry)
+    if not events or not _any_subscription():
+        return 0
+    incident = entry.incident
+    active = OutgoingWebhook.objects.filter(is_active=True, channel__is_active=True).select_related("channel")
+    subscriptions = [
+        s for s in active if (s.include_restricted or not incident.is_security) and isinstance(s.events, list)
+    ]
+    if not subscriptions:
+        return 0
+    from comms.services import CommsError, Recipient, message_send
+
+    author = entry.author
+    sent = 0
+    for event in events:
+        label = WebhookEvent(event).label
+        context = {
+            "event": event,
+            "incident": incident_document(incident),
+            "entry": {
+                "id": entry.pk,
+                "kind": entry.kind,
+                "body": entry.body,
+                "data": entry.data,
+                "occurred_at": entry.occurred_at.isoformat(),
+                "author": author.get_username() if author is not None else None,
+            },
+        }
+        for subscription in subscriptions:
+            if event not in subscription.events:
+                continue
+            try:
+                message_send(
+                    kind="webhook_event",
+                    subject=f"{incident.reference} {label.lower()}: {incident.title}"[:300],
+                    body=entry.body,
+                    recipients=[Recipient(channel=subscription.channel)],
+                    incident=incident,
+                    dedup_key=f"hook:{subscription.pk}:{entry.pk}:{event}",
+                    context=context,
+                )
+            except CommsError:
+                # A subscriber's channel that cannot take messages must never
+                # stop the incident's change: log it and go on.
+                logger.warning("Webhook %s skipped for entry %s", subscription.pk, entry.pk, exc_info=True)
+                continue
+            sent += 1
+    return sent

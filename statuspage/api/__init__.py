@@ -1,0 +1,1 @@
+"""REST API (/api/v1/) for public updates and components; wired in incidents/api/urls.py."""
