@@ -165,6 +165,7 @@ def parse_alertmanager(data: dict, alert_settings: AlertSettings) -> Alertmanage
     firing: list[FiringAlert] = []
     resolved: list[FiringAlert] = []
     severities: list[str] = []
+    alert_summaries: list[str] = []
     for i, alert in enumerate(alerts):
         where = f"alerts[{i}]"
         if not isinstance(alert, dict):
@@ -188,6 +189,8 @@ def parse_alertmanager(data: dict, alert_settings: AlertSettings) -> Alertmanage
         key = f"{fingerprint}@{alert.get('startsAt') or ''}"
         item = FiringAlert(key=key, text=_alert_text(labels, annotations, starts), occurred_at=starts)
         (firing if alert_status == "firing" else resolved).append(item)
+        if alert_status == "firing" and (annotations.get("summary") or annotations.get("description")):
+            alert_summaries.append(annotations.get("summary") or annotations["description"])
         if alert_settings.severity_label in labels:
             severities.append(labels[alert_settings.severity_label])
     if errors:
@@ -199,6 +202,9 @@ def parse_alertmanager(data: dict, alert_settings: AlertSettings) -> Alertmanage
         severity_value = min(severities, key=alert_settings.severity_for)
     name = group_labels.get("alertname") or common_labels.get("alertname") or ""
     what = common_annotations.get("summary") or common_annotations.get("description") or ""
+    if not what and alert_summaries:
+        # No summary common to the group: the first alert's, and how many more.
+        what = alert_summaries[0] + (f" (+{len(firing) - 1} more)" if len(firing) > 1 else "")
     if name and what:
         summary = f"[{name}]: {what}"
     else:
