@@ -13,6 +13,7 @@ class PublicUpdateForm(forms.Form):
         label="Public title",
         max_length=200,
         help_text="What customers read; it is not the internal title. Say what they notice.",
+        error_messages={"required": "A public update needs a public title."},
     )
     status = forms.ChoiceField(
         choices=[(s.value, s.label) for s in PUBLISHABLE_STATUSES], widget=forms.RadioSelect
@@ -22,6 +23,7 @@ class PublicUpdateForm(forms.Form):
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Plain words: what customers see, what we are doing, when we will update next.",
+        error_messages={"required": "A public update needs a message."},
     )
     impact = forms.ChoiceField(
         choices=[("", "Automatic (from the component statuses)"), *Impact.choices],

@@ -17,9 +17,7 @@ def snapshot_dir(settings, tmp_path):
 
 @pytest.fixture
 def page(db):
-    return PageSettings.objects.create(
-        pk=1, name="Acme", url="https://status.acme.test", time_zone="Etc/UTC"
-    )
+    return PageSettings.objects.create(pk=1, name="Acme", url="https://status.acme.test", time_zone="Etc/UTC")
 
 
 @pytest.fixture
@@ -49,7 +47,9 @@ def incident(liaison):
 
 @pytest.fixture
 def security_incident(liaison):
-    incident = IncidentFactory(title="[Security]: leaked signing key SECRET-TITLE", severity=1, is_security=True)
+    incident = IncidentFactory(
+        title="[Security]: leaked signing key SECRET-TITLE", severity=1, is_security=True
+    )
     RoleAssignment.objects.create(incident=incident, role="customer_liaison", user=liaison)
     from incidents.models import Participation
 

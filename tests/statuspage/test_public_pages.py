@@ -64,7 +64,9 @@ def test_the_page_uses_no_third_party_assets_and_no_scripts(client, components):
 
 
 @pytest.mark.parametrize("url", PUBLIC_URLS)
-def test_public_documents_set_no_cookie_and_do_not_vary_on_cookie(url, components, incident, liaison, publish):
+def test_public_documents_set_no_cookie_and_do_not_vary_on_cookie(
+    url, components, incident, liaison, publish
+):
     publish(incident=incident, by=liaison)
     client = Client()
     for _ in range(2):  # a miss, then a hit
