@@ -103,8 +103,8 @@ def busy_page(components, liaison, incident, publish):
     publish(incident=incident, by=liaison, component_statuses={components["api"].public_id: "partial_outage"})
     publish(incident=incident, by=liaison, status="identified", body="Found it.")
     publish(incident=incident, by=liaison, status="monitoring", body="Fix deployed.")
-    from tests.factories import IncidentFactory
     from roles.models import RoleAssignment
+    from tests.factories import IncidentFactory
 
     old = IncidentFactory(title="Old one")
     RoleAssignment.objects.create(incident=old, role="customer_liaison", user=liaison)

@@ -8,7 +8,7 @@ from django.core import mail
 from comms.models import Delivery, Message
 from statuspage import tasks
 from statuspage.models import PublicUpdate, Subscriber
-from statuspage.services import StatuspageError, subscriber_confirm, subscriber_subscribe
+from statuspage.services import StatuspageError, subscriber_confirm
 
 
 @pytest.fixture
