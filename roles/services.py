@@ -383,6 +383,10 @@ def _schedule_escalation(page: Page) -> None:
     transaction.on_commit(enqueue)
 
 
+def _minutes(n: int) -> str:
+    return f"{n} minute" if n == 1 else f"{n} minutes"
+
+
 def _names(users: Sequence[AbstractBaseUser]) -> str:
     names = [_name(u) for u in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -528,7 +532,7 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
         timeline_record(
             incident=page.incident,
             kind=TimelineEntry.Kind.PAGE,
-            body=f"Nobody acknowledged the page within {waited} minutes, and there is nobody left to "
+            body=f"Nobody acknowledged the page within {_minutes(waited)}, and there is nobody left to "
             "escalate to. Page someone else.",
             author=None,
             data={"page": page.pk, "exhausted": True, "level": page.level},
@@ -542,7 +546,7 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
     timeline_record(
         incident=page.incident,
         kind=TimelineEntry.Kind.PAGE,
-        body=f"Page escalated to {_names(users)}: nobody acknowledged within {waited} minutes.",
+        body=f"Page escalated to {_names(users)}: nobody acknowledged within {_minutes(waited)}.",
         author=None,
         data={"page": page.pk, "notified": [u.pk for u in users], "level": page.level},
     )
