@@ -1,0 +1,160 @@
+"""Pages cost a bounded number of queries, whatever the size of the data.
+
+Each test measures the same page on small and large data and asserts the count
+does not grow, then asserts a tight ceiling. Measured on SQLite and PostgreSQL
+(sessions come from the cache, so a request's first query is the user):
+room 8, older page 3, dashboard 6, list 3, quiet poll 1, poll with news 9. The
+room, the dashboard and the poll with news have two queries of headroom for the
+panels other apps put there; the list and the quiet poll have none.
+"""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from incidents import services
+from roles.services import role_assign
+from tests.factories import IncidentFactory, UserFactory, bulk_entries
+
+ROOM_MAX = 10
+OLDER_PAGE_MAX = 3
+DASHBOARD_MAX = 8
+LIST_MAX = 3
+QUIET_POLL_MAX = 1
+POLL_WITH_NEWS_MAX = 11
+
+
+def _count(client, url, **params) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code in (200, 204), response.status_code
+    return len(queries), response
+
+
+@pytest.fixture
+def people(db):
+    return [UserFactory(first_name=f"Person{i}", last_name="Responder") for i in range(5)]
+
+
+def _staffed_incident(people, **kwargs):
+    commander, scribe, expert = people[0], people[1], people[2]
+    incident = IncidentFactory(declared_by=commander, **kwargs)
+    role_assign(incident=incident, role="incident_commander", user=commander, by=commander)
+    role_assign(incident=incident, role="scribe", user=scribe, by=commander)
+    role_assign(incident=incident, role="sme", user=expert, by=commander)
+    return incident
+
+
+def _lively(incident, people, count: int) -> None:
+    """Entries from several people, one edited, one struck."""
+    for i in range(count):
+        bulk_entries(incident, people[i % len(people)], 1)
+    edited = services.timeline_add(incident=incident, kind="finding", body="p95 12 s", author=people[3])
+    services.timeline_edit(entry=edited, body="p95 is 12 s", by=people[3])
+    struck = services.timeline_add(incident=incident, kind="note", body="wrong room", author=people[4])
+    services.timeline_strike(entry=struck, by=people[4], reason="meant INC-7")
+
+
+def test_the_room_with_2000_entries(rclient, people, django_assert_max_num_queries):
+    small = _staffed_incident(people, severity=1)
+    _lively(small, people, 3)
+    big = _staffed_incident(people, severity=1)
+    _lively(big, people, 5)
+    bulk_entries(big, people[3], 2000)
+    assert big.timeline.count() > 2000
+
+    small_count, _ = _count(rclient, small.get_absolute_url())
+    big_count, response = _count(rclient, big.get_absolute_url())
+
+    assert big_count == small_count
+    with django_assert_max_num_queries(ROOM_MAX):
+        response = rclient.get(big.get_absolute_url())
+    # Paged: the first page only, and the way to the rest.
+    assert len(re.findall(r'<article id="entry-', response.content.decode())) == 50
+    assert "Show older entries" in response.content.decode()
+
+
+def test_an_older_page_of_a_long_timeline(rclient, people, hx, django_assert_max_num_queries):
+    incident = _staffed_incident(people)
+    bulk_entries(incident, people[1], 2000)
+    first = rclient.get(incident.get_absolute_url()).content.decode()
+    url = re.search(r'hx-get="([^"]*\?before=[^"]*)"', first).group(1).replace("&amp;", "&")
+    for _ in range(20):  # deep into the timeline
+        with django_assert_max_num_queries(OLDER_PAGE_MAX):
+            page = rclient.get(url, headers=hx).content.decode()
+        url = re.search(r'hx-get="([^"]*\?before=[^"]*)"', page).group(1).replace("&amp;", "&")
+
+
+def test_the_dashboard_with_many_open_incidents(rclient, people, django_assert_max_num_queries):
+    for severity in (1, 2, 3):
+        _lively(_staffed_incident(people, severity=severity), people, 3)
+    few, _ = _count(rclient, "/")
+
+    for i in range(27):
+        _lively(_staffed_incident(people, severity=1 + i % 5, is_security=i % 4 == 0), people, 3)
+    many, response = _count(rclient, "/")
+
+    # 30 open, 7 of them restricted to people the viewer is not.
+    assert "23 open" in response.content.decode()
+    assert many == few
+    with django_assert_max_num_queries(DASHBOARD_MAX):
+        rclient.get("/")
+
+
+def test_the_incident_list(rclient, people, django_assert_max_num_queries):
+    for _ in range(3):
+        _staffed_incident(people)
+    few, _ = _count(rclient, "/incidents/")
+    for i in range(57):
+        IncidentFactory(declared_by=people[i % 5], is_security=i % 3 == 0)
+    many, _ = _count(rclient, "/incidents/")
+    assert many == few
+    for params in ({}, {"q": "INC-42"}, {"status": "open", "severity": "3"}, {"page": "2"}):
+        with django_assert_max_num_queries(LIST_MAX):
+            rclient.get("/incidents/", params)
+
+
+def test_a_quiet_poll_costs_one_query(rclient, people, django_capture_on_commit_callbacks):
+    incident = _staffed_incident(people)
+    bulk_entries(incident, people[1], 500)
+    # The services publish the revision on commit; a poll right after a change
+    # is answered from what they published.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.timeline_add(incident=incident, kind="note", body="latest", author=people[1])
+    incident.refresh_from_db()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = rclient.get(
+            f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": incident.revision}
+        )
+
+    assert response.status_code == 204
+    # The one query is the signed-in user (the session itself comes from the cache).
+    assert len(queries) == QUIET_POLL_MAX
+    assert "auth_user" in queries[0]["sql"]
+
+
+def test_a_quiet_poll_on_a_cold_cache_costs_two(rclient, people):
+    incident = _staffed_incident(people)
+    incident.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        rclient.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": incident.revision})
+    assert len(queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        rclient.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": incident.revision})
+    assert len(queries) == 1
+
+
+def test_a_poll_with_news_is_bounded(rclient, people, django_assert_max_num_queries):
+    incident = _staffed_incident(people)
+    bulk_entries(incident, people[1], 2000)
+    incident.refresh_from_db()
+    seen = incident.revision
+    for i in range(10):
+        services.timeline_add(incident=incident, kind="note", body=f"news {i}", author=people[i % 5])
+    with django_assert_max_num_queries(POLL_WITH_NEWS_MAX):
+        response = rclient.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen})
+    assert response.status_code == 200
+    assert len(re.findall(r'<article id="entry-', response.content.decode())) == 10
