@@ -120,7 +120,7 @@ def _role_assign(
     now = timezone.now()
     previous = None
     if role in SINGLE_HOLDER_ROLES:
-        previous = current.select_related("user").first()
+        previous = current.select_for_update(of=("self",)).select_related("user").first()
         if previous is not None:
             previous.ended_at = now
             previous.handover_note = handover_note
@@ -154,7 +154,9 @@ def role_release(
 ) -> RoleAssignment:
     """End an assignment. The holder may step down; the IC, the deputy and admins may release anyone."""
     assignment = (
-        RoleAssignment.objects.select_for_update().select_related("user", "incident").get(pk=assignment.pk)
+        RoleAssignment.objects.select_for_update(of=("self",))
+        .select_related("user", "incident")
+        .get(pk=assignment.pk)
     )
     if (
         by is not None
@@ -511,7 +513,7 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
     Does nothing (returns None) when the run is stale: the page was
     acknowledged, escalated already (the token changed), or is not due yet.
     """
-    page = Page.objects.select_for_update().select_related("incident").filter(pk=page_id).first()
+    page = Page.objects.select_for_update(of=("self",)).select_related("incident").filter(pk=page_id).first()
     if page is None or page.status != Page.Status.TRIGGERED or str(page.escalation_token) != str(token):
         return None
     now = timezone.now()
@@ -569,7 +571,11 @@ def pages_escalate_overdue() -> int:
 @transaction.atomic
 def page_acknowledge(*, page: Page, user: AbstractBaseUser) -> Page:
     """The person takes the page; for an IC page with nobody in the role, they become IC."""
-    page = Page.objects.select_for_update().select_related("incident", "acknowledged_by").get(pk=page.pk)
+    page = (
+        Page.objects.select_for_update(of=("self",))
+        .select_related("incident", "acknowledged_by")
+        .get(pk=page.pk)
+    )
     if page.status == Page.Status.ACKNOWLEDGED:
         raise RoleError(
             f"This page was acknowledged already by {_name(page.acknowledged_by)} at "
