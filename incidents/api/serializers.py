@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.models import ApiToken, Incident, Severity, TimelineEntry
+from incidents.models import ApiToken, Incident, Severity, TimelineEntry, WebhookEvent
 from roles.models import IncidentRole, Page, RoleAssignment, Schedule, Service
 
 User = get_user_model()
@@ -312,3 +312,29 @@ class ErrorSerializer(serializers.Serializer):
 @extend_schema_field(OpenApiTypes.OBJECT)
 class ComponentStatusesField(serializers.DictField):
     pass
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", read_only=True)
+    name = serializers.CharField(read_only=True)
+    url = serializers.CharField(source="channel.url", read_only=True)
+    events = serializers.ListField(child=serializers.CharField(), read_only=True)
+    include_restricted = serializers.BooleanField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), required=False, allow_empty=False
+    )
+    secret = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    include_restricted = serializers.BooleanField(required=False, default=False)
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="Verify X-Coolhead-Signature with it; shown once."
+    )

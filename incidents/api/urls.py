@@ -52,6 +52,8 @@ urlpatterns = [
     ),
     path("services/", views.ServiceListView.as_view(), name="service_list"),
     path("oncall/", views.OnCallView.as_view(), name="oncall"),
+    path("webhooks/", views.WebhookListView.as_view(), name="webhook_list"),
+    path("webhooks/<int:webhook_id>/", views.WebhookDetailView.as_view(), name="webhook_detail"),
     path("tokens/", views.TokenListView.as_view(), name="token_list"),
     path("tokens/<int:token_id>/revoke/", views.TokenRevokeView.as_view(), name="token_revoke"),
 ]

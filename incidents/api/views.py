@@ -16,7 +16,8 @@ from incidents import services
 from incidents.api import serializers as s
 from incidents.api.errors import error_response
 from incidents.api.tokens import api_token_issue, api_token_revoke
-from incidents.models import ApiToken, Incident, TimelineEntry
+from incidents.integrations.webhooks import webhook_subscribe, webhook_unsubscribe
+from incidents.models import ApiToken, Incident, OutgoingWebhook, TimelineEntry
 from incidents.selectors import IncidentFilters, incident_list, incidents_visible_to
 from incidents.services import IncidentError
 from roles import selectors as roles_selectors
@@ -373,3 +374,43 @@ class TokenRevokeView(APIView):
 def require_staff(request) -> None:
     if not (request.user.is_staff or request.user.is_superuser):
         raise PermissionDenied("Only admins can do this.")
+
+
+# --- Outgoing webhooks (admins) -----------------------------------------------------------------
+
+
+class WebhookListView(APIView):
+    @extend_schema(
+        summary="Outgoing webhook subscriptions (admins)",
+        responses={200: s.WebhookSerializer(many=True), **_errors(403)},
+    )
+    def get(self, request):
+        require_staff(request)
+        subscriptions = OutgoingWebhook.objects.select_related("channel").order_by("name", "pk")
+        return Response(s.WebhookSerializer(subscriptions, many=True).data)
+
+    @extend_schema(
+        summary="Subscribe a URL to incident events (admins)",
+        description="Deliveries go through the outbox, as signed JSON: `X-Coolhead-Timestamp` and "
+        "`X-Coolhead-Signature: v1=<hex HMAC-SHA256(secret, 'v1:{timestamp}:{raw body}')>`.",
+        request=s.WebhookCreateSerializer,
+        responses={201: s.WebhookCreatedSerializer, **_errors(400, 403)},
+    )
+    def post(self, request):
+        require_staff(request)
+        data = _validated(s.WebhookCreateSerializer, request)
+        try:
+            subscription, secret = webhook_subscribe(by=request.user, **data)
+        except IncidentError as error:
+            return error_response(400, str(error), "invalid")
+        subscription.secret = secret
+        return Response(s.WebhookCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailView(APIView):
+    @extend_schema(summary="Unsubscribe (admins)", responses={204: None, **_errors(403, 404, 409)})
+    def delete(self, request, webhook_id: int):
+        require_staff(request)
+        subscription = get_object_or_404(OutgoingWebhook, pk=webhook_id)
+        webhook_unsubscribe(subscription=subscription)
+        return Response(status=status.HTTP_204_NO_CONTENT)

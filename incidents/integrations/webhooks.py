@@ -8,12 +8,17 @@ sends each event once (the dedup key is the subscriber, the entry and the event)
 """
 
 import logging
+import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from incidents.models import Incident, OutgoingWebhook, TimelineEntry, WebhookEvent
+from incidents.services import IncidentError
 
 Kind = TimelineEntry.Kind
 logger = logging.getLogger(__name__)
@@ -133,3 +138,70 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
                 continue
             sent += 1
     return sent
+
+
+# --- Subscriptions ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_subscribe(
+    *,
+    name: str,
+    url: str,
+    events: list[str] | None = None,
+    secret: str = "",
+    include_restricted: bool = False,
+    by: AbstractBaseUser | None,
+) -> tuple[OutgoingWebhook, str]:
+    """Subscribe a URL to incident events: a signed webhook channel and its subscription.
+
+    Returns the subscription and the signing secret (generated when not given;
+    the receiver needs it to verify X-Coolhead-Signature).
+    """
+    from comms.models import Channel
+
+    name = " ".join((name or "").split())
+    if not name or len(name) > 100:
+        raise IncidentError("A webhook needs a name of at most 100 characters.")
+    events = list(WebhookEvent.values) if events is None else list(events)
+    unknown = [e for e in events if e not in WebhookEvent.values]
+    if unknown or not events:
+        raise IncidentError(
+            f"Unknown events {unknown}: choose from {', '.join(WebhookEvent.values)}."
+            if unknown
+            else "Subscribe to at least one event."
+        )
+    secret = secret or secrets.token_urlsafe(32)
+    if len(secret) > 200:
+        raise IncidentError("A secret is at most 200 characters.")
+    channel = Channel(
+        name=f"Webhook: {name}"[:100],
+        slug=f"webhook-{secrets.token_hex(6)}",
+        kind=Channel.Kind.WEBHOOK,
+        url=(url or "").strip(),
+        secret=secret,
+    )
+    try:
+        channel.full_clean()
+    except ValidationError as error:
+        messages = [m for ms in error.message_dict.values() for m in ms]
+        raise IncidentError(" ".join(messages)) from None
+    channel.save()
+    subscription = OutgoingWebhook.objects.create(
+        name=name,
+        channel=channel,
+        events=sorted(set(events)),
+        include_restricted=include_restricted,
+        created_by=by if by is not None and by.is_authenticated else None,
+    )
+    return subscription, secret
+
+
+@transaction.atomic
+def webhook_unsubscribe(*, subscription: OutgoingWebhook) -> OutgoingWebhook:
+    subscription = OutgoingWebhook.objects.select_for_update().get(pk=subscription.pk)
+    if not subscription.is_active:
+        raise IncidentError("The webhook is unsubscribed already.")
+    subscription.is_active = False
+    subscription.save(update_fields=["is_active"])
+    return subscription
