@@ -58,7 +58,15 @@ def env_url(name: str, default: str, *, schemes: set[str]) -> str:
     if not value:
         return value
     parsed = urlparse(value)
-    if parsed.scheme not in schemes:
-        allowed = ", ".join(sorted(schemes))
+    allowed = ", ".join(sorted(schemes))
+    if parsed.scheme not in schemes or value != value.strip():
         raise ImproperlyConfigured(f"{name} must be a URL with scheme {allowed}, not {value!r}")
+    # "https://" or "https:example.com" parse with the right scheme and no host;
+    # a socket path (unix://) is the one kind of URL that has none.
+    try:
+        port_ok = parsed.port is None or parsed.port > 0
+    except ValueError:
+        port_ok = False
+    if parsed.scheme != "unix" and not (parsed.hostname and port_ok):
+        raise ImproperlyConfigured(f"{name} must be a URL with a host (and a valid port), not {value!r}")
     return value
