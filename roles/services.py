@@ -84,16 +84,9 @@ def role_assign(
     nobody holds (and join as a subject-matter expert). `by=None` is the
     portal itself (demo data, the API acting for an admin, an acknowledged page).
     """
-    if by is not None and not may_assign_roles(incident=incident, user=by):
-        taking_empty_role = user.pk == by.pk and (
-            role == IncidentRole.SUBJECT_MATTER_EXPERT or current_holder(incident=incident, role=role) is None
-        )
-        if not taking_empty_role:
-            raise NotAllowed(
-                "Only the Incident Commander, the Deputy or an admin can assign roles; "
-                "you may take a role nobody holds."
-            )
-    return _role_assign(incident=incident, role=role, user=user, by=by, handover_note=handover_note)
+    return _role_assign(
+        incident=incident, role=role, user=user, by=by, handover_note=handover_note, check_permission=True
+    )
 
 
 def _role_assign(
@@ -103,6 +96,7 @@ def _role_assign(
     user: AbstractBaseUser,
     by: AbstractBaseUser | None,
     handover_note: str = "",
+    check_permission: bool = False,
 ) -> RoleAssignment:
     if role not in IncidentRole.values:
         raise RoleError(f"{role!r} is not an incident role.")
@@ -117,6 +111,17 @@ def _role_assign(
     )
     if current.filter(user=user).exists():
         raise RoleError(f"{_name(user)} is {label} already.")
+    # Checked under the incident's lock: of two people taking an empty role at
+    # the same moment, the second finds it held.
+    if check_permission and by is not None and not may_assign_roles(incident=incident, user=by):
+        taking_empty_role = user.pk == by.pk and (
+            role == IncidentRole.SUBJECT_MATTER_EXPERT or not current.exists()
+        )
+        if not taking_empty_role:
+            raise NotAllowed(
+                "Only the Incident Commander, the Deputy or an admin can assign roles; "
+                "you may take a role nobody holds."
+            )
     now = timezone.now()
     previous = None
     if role in SINGLE_HOLDER_ROLES:
