@@ -8,7 +8,7 @@ database could not be reached or gave up (a retry can help).
 import logging
 
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -140,3 +140,48 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}, status=202
     )
+
+
+@csrf_exempt
+@require_POST
+def slack_command(request: HttpRequest) -> JsonResponse:
+    from django.conf import settings
+    from django.http import Http404
+
+    from incidents.integrations.slack import SlackRequest, command_run, signature_is_valid
+
+    secret = settings.SLACK_SIGNING_SECRET
+    if not secret:
+        raise Http404("Slack commands are not set up (SLACK_SIGNING_SECRET).")
+    try:
+        body = read_body(request)
+    except PayloadError as error:
+        return _error(error.status, str(error), error.code)
+    if not signature_is_valid(
+        secret=secret,
+        timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+        body=body,
+        signature=request.headers.get("X-Slack-Signature", ""),
+    ):
+        return _error(401, "The Slack signature is missing, wrong or too old.", "bad_signature")
+    try:
+        form = QueryDict(body.decode())
+    except UnicodeDecodeError:
+        return _error(400, "The body is not form data.", "invalid")
+    if form.get("command") and not form.get("command", "").startswith("/"):
+        return _error(400, "Not a slash command.", "invalid")
+    slack_request = SlackRequest(
+        text=form.get("text", "")[:4000],
+        user_id=form.get("user_id", "")[:40],
+        user_name=form.get("user_name", "")[:150],
+        channel_id=form.get("channel_id", "")[:40],
+        response_url=form.get("response_url", "")[:500],
+    )
+    try:
+        answer = command_run(slack_request)
+    except DatabaseError:
+        logger.warning("Slack command not processed: database error", exc_info=True)
+        return JsonResponse(
+            {"response_type": "ephemeral", "text": "Coolhead cannot reach its database; try again."}
+        )
+    return JsonResponse(answer)

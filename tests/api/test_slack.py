@@ -1,0 +1,188 @@
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from comms.models import Channel, Message
+from incidents.integrations.slack import signature_for, signature_is_valid, slack_stalks_post
+from incidents.models import Incident, SlackStalk, TimelineEntry
+from incidents.services import incident_change_status
+from roles.models import IncidentRole, LayerMember, Page, RotationLayer, Schedule
+from tests.factories import IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+URL = "/integrations/slack/commands/"
+
+
+@pytest.fixture(autouse=True)
+def signing_secret(settings):
+    settings.SLACK_SIGNING_SECRET = SECRET
+
+
+def slack(
+    client, text, *, user_name="alice", channel_id="C0INCIDENT", secret=SECRET, timestamp=None, signature=None
+):
+    body = urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0001",
+            "channel_id": channel_id,
+            "user_id": "U0ALICE",
+            "user_name": user_name,
+            "command": "/incident",
+            "text": text,
+            "response_url": "https://hooks.slack.com/commands/T0001/1/abc",
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    signature = signature or signature_for(secret=secret, timestamp=timestamp, body=body)
+    return client.post(
+        URL,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
+        HTTP_X_SLACK_SIGNATURE=signature,
+    )
+
+
+def test_the_signature_check_follows_slacks_rules():
+    body = b"token=x&text=status"
+    now = 1_700_000_000
+    good = signature_for(secret=SECRET, timestamp=str(now), body=body)
+    assert good.startswith("v0=") and len(good) == 67
+    assert signature_is_valid(secret=SECRET, timestamp=str(now), body=body, signature=good, now=now + 299)
+    assert not signature_is_valid(secret=SECRET, timestamp=str(now), body=body, signature=good, now=now + 301)
+    assert not signature_is_valid(secret=SECRET, timestamp=str(now), body=body, signature=good, now=now - 301)
+    assert not signature_is_valid(
+        secret=SECRET, timestamp=str(now), body=body + b"x", signature=good, now=now
+    )
+    assert not signature_is_valid(secret="other", timestamp=str(now), body=body, signature=good, now=now)
+    assert not signature_is_valid(secret=SECRET, timestamp="soon", body=body, signature=good, now=now)
+    assert not signature_is_valid(secret=SECRET, timestamp=str(now), body=body, signature="", now=now)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"secret": "wrong-secret"},
+        {"timestamp": str(int(time.time()) - 600)},
+        {"signature": "v0=" + "0" * 64},
+        {"signature": "garbage"},
+    ],
+)
+def test_a_bad_signature_or_stale_timestamp_is_401_and_does_nothing(client, kwargs):
+    response = slack(client, "declare Checkout is down", **kwargs)
+    assert response.status_code == 401
+    assert Incident.objects.count() == 0
+
+
+def test_no_signing_secret_means_no_endpoint(client, settings):
+    settings.SLACK_SIGNING_SECRET = ""
+    assert slack(client, "status").status_code == 404
+
+
+def test_declare_from_slack(client):
+    alice = UserFactory(username="alice")
+    response = slack(client, "declare sev2 Checkout is down")
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_type"] == "in_channel" and "INC-" in answer["text"]
+    incident = Incident.objects.get()
+    assert incident.title == "Checkout is down" and incident.severity == 2 and incident.declared_by == alice
+
+
+def test_status_answers_with_severity_status_roles_and_last_updates(client):
+    slack(client, "declare Search is slow")
+    slack(client, "note Restarted the indexer")
+    answer = slack(client, "status").json()
+    text = answer["text"]
+    assert answer["response_type"] == "in_channel"
+    assert "SEV-3" in text and "Triage" in text and "Roles:" in text and "Restarted the indexer" in text
+
+
+def test_note_names_an_unknown_slack_user(client):
+    incident = IncidentFactory()
+    answer = slack(client, f"note {incident.reference} DB failover done", user_name="mallory").json()
+    assert answer["text"].startswith("Noted")
+    entry = incident.timeline.filter(kind=TimelineEntry.Kind.NOTE).latest("id")
+    assert entry.body == "@mallory (Slack): DB failover done" and entry.author is None
+
+
+def test_restricted_incidents_are_invisible_to_slack_outsiders(client):
+    secret = IncidentFactory(is_security=True)
+    answer = slack(client, f"status {secret.reference}", user_name="mallory").json()
+    assert answer["response_type"] == "ephemeral" and "no INC-" in answer["text"]
+    assert "leak" not in answer["text"]
+    answer = slack(client, f"note {secret.reference} hello", user_name="mallory").json()
+    assert secret.timeline.count() == 1
+
+
+def test_ic_page_pages_primary_and_backup(client):
+    schedule = Schedule.objects.create(name="IC", role=IncidentRole.INCIDENT_COMMANDER)
+    layer = RotationLayer.objects.create(
+        schedule=schedule, start_date=(timezone.now() - timedelta(days=1)).date()
+    )
+    first, second = UserFactory(), UserFactory()
+    LayerMember.objects.create(layer=layer, user=first, position=0)
+    LayerMember.objects.create(layer=layer, user=second, position=1)
+    slack(client, "declare Payments down")
+    answer = slack(client, "ic page").json()
+    assert answer["response_type"] == "in_channel", answer
+    page = Page.objects.get()
+    assert set(page.notified.values_list("pk", flat=True)) == {first.pk, second.pk}
+
+
+def test_ic_page_without_a_roster_says_why(client):
+    slack(client, "declare Payments down")
+    answer = slack(client, "ic page").json()
+    assert answer["response_type"] == "ephemeral" and "schedule" in answer["text"]
+
+
+def test_unknown_commands_get_the_usage(client):
+    answer = slack(client, "dance").json()
+    assert answer["response_type"] == "ephemeral" and "Usage" in answer["text"]
+
+
+def test_status_stalk_posts_every_period_until_resolved_or_stopped(client, settings):
+    webhook = Channel.objects.create(
+        name="#incidents", slug="slack-c0incident", kind=Channel.Kind.SLACK, url="https://hooks.example.com/x"
+    )
+    slack(client, "declare Login broken")
+    assert "no incoming webhook" in slack(client, "status stalk", channel_id="COTHER").json()["text"]
+    answer = slack(client, "status stalk").json()
+    assert answer["response_type"] == "in_channel" and "every 30 seconds" in answer["text"]
+    assert "already" in slack(client, "status stalk").json()["text"]
+    stalk = SlackStalk.objects.get()
+    now = timezone.now()
+    assert slack_stalks_post(now=now) == 1
+    assert slack_stalks_post(now=now) == 1  # the same period: the outbox keeps one message
+    assert Message.objects.filter(incident=stalk.incident, deliveries__channel=webhook).count() == 1
+    slack_stalks_post(now=now + timedelta(seconds=31))
+    assert Message.objects.filter(incident=stalk.incident, deliveries__channel=webhook).count() == 2
+    incident_change_status(incident=stalk.incident, status="declined", by=None)
+    slack_stalks_post(now=now + timedelta(seconds=62))
+    stalk.refresh_from_db()
+    assert stalk.stopped_at is not None
+    assert slack_stalks_post(now=now + timedelta(seconds=93)) == 0
+
+
+def test_status_stop_stops_the_posts(client):
+    Channel.objects.create(
+        name="#inc", slug="slack-c0incident", kind=Channel.Kind.SLACK, url="https://hooks.example.com/x"
+    )
+    slack(client, "declare Login broken")
+    slack(client, "status stalk")
+    assert slack(client, "status stop").json()["text"].startswith("Stopped")
+    assert SlackStalk.objects.get().stopped_at is not None
+    assert slack_stalks_post() == 0
+
+
+def test_it_needs_no_csrf_token():
+    from django.test import Client
+
+    assert slack(Client(enforce_csrf_checks=True), "help").status_code == 200
