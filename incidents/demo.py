@@ -135,6 +135,11 @@ def load_demo() -> None:
 
     load_people_demo(people)
 
+    # The public face: components, page history, three public updates on the SEV-1 (statuspage/demo.py).
+    from statuspage.demo import load_status_demo
+
+    load_status_demo(people=people, incident=fire, past_incident=old)
+
 
 def _shift_into_the_past(incident: Incident, delta: timedelta) -> None:
     """Move a whole demo incident back in time, keeping its story in order."""

@@ -109,7 +109,12 @@ def update_object(update, owner_id: str, page: PageSettings) -> dict[str, Any]:
         "created_at": timestamp(update.created_at, page),
         "updated_at": timestamp(update.created_at, page),
         "display_at": timestamp(update.display_at, page),
-        "affected_components": update.affected_components or None,
+        # Rebuilt key by key: PostgreSQL's jsonb does not keep the order the keys were written in.
+        "affected_components": [
+            {key: affected.get(key) for key in ("code", "name", "old_status", "new_status")}
+            for affected in update.affected_components
+        ]
+        or None,
         "deliver_notifications": update.deliver_notifications,
         "custom_tweet": None,
         "tweet_id": None,

@@ -250,6 +250,8 @@ class PublicUpdate(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set when every subscriber's message is in the outbox; the tick re-sends a lost fan-out.
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     timeline_entry = models.ForeignKey(
         "incidents.TimelineEntry", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -328,6 +330,8 @@ class MaintenanceUpdate(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set when every subscriber's message is in the outbox; the tick re-sends a lost fan-out.
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     display_at = models.DateTimeField(default=timezone.now)
 

@@ -5,6 +5,7 @@ through incidents.services.timeline_record) in one transaction, and on commit
 refreshes the public documents and hands notifications to Celery.
 """
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from statuspage.models import (
     PublicUpdate,
     Subscriber,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class StatuspageError(Exception):
@@ -318,10 +321,18 @@ def statuspage_publish_update(
 
 
 def _fan_out_on_commit(model: type, update_id: int) -> None:
+    kind = "incident" if model is PublicUpdate else "maintenance"
+    transaction.on_commit(lambda: enqueue_fan_out(kind, update_id))
+
+
+def enqueue_fan_out(kind: str, update_id: int) -> None:
+    """Hand a fan-out to Celery; a broker that is down is logged, and the tick sends it later."""
     from statuspage import tasks
 
-    kind = "incident" if model is PublicUpdate else "maintenance"
-    transaction.on_commit(lambda: tasks.fan_out_update.delay(kind, update_id))
+    try:
+        tasks.fan_out_update.delay(kind, update_id)
+    except Exception:  # noqa: BLE001 - notified_at stays empty, so statuspage_tick retries
+        logger.warning("status page: fan-out of %s update %s not enqueued", kind, update_id, exc_info=True)
 
 
 # --- Scheduled maintenance -------------------------------------------------------------------------
@@ -573,7 +584,16 @@ def _confirmation_on_commit(subscriber: Subscriber) -> None:
     from statuspage import tasks
 
     subscriber_id, request_key = subscriber.pk, uuid.uuid4().hex
-    transaction.on_commit(lambda: tasks.send_confirmation.delay(subscriber_id, request_key))
+
+    def enqueue() -> None:
+        try:
+            tasks.send_confirmation.delay(subscriber_id, request_key)
+        except Exception:  # noqa: BLE001 - the person can ask again; the page keeps working
+            logger.warning(
+                "status page: confirmation for subscriber %s not enqueued", subscriber_id, exc_info=True
+            )
+
+    transaction.on_commit(enqueue)
 
 
 @transaction.atomic

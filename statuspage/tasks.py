@@ -1,8 +1,10 @@
 """Thin Celery adapters: ids in, re-fetch, call the service or the outbox, safe to run twice."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 from comms.services import CommsError
 from statuspage import notify, public_cache, services
@@ -14,6 +16,8 @@ logger = logging.getLogger(__name__)
 # The periodic refresh re-renders the page at least this often, so that the uptime
 # bars roll over at midnight and "upcoming" maintenance moves on without a publish.
 REFRESH_EVERY_SECONDS = 300
+# A fan-out not done this long after its update was published is taken for lost.
+LOST_FAN_OUT_AFTER = timedelta(minutes=2)
 
 
 @shared_task
@@ -72,13 +76,31 @@ def fan_out_update(kind: str, update_id: int) -> int:
             logger.warning("status page: no message for subscriber %s: %s", subscriber.public_id, error)
             continue
         written += 1
+    model.objects.filter(pk=update.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return written
+
+
+def _resend_lost_fan_outs() -> int:
+    """Updates whose fan-out task was lost (broker down at publish time): enqueue them again."""
+    now = timezone.now()
+    lost = 0
+    for kind, model in (("incident", PublicUpdate), ("maintenance", MaintenanceUpdate)):
+        for update_id in model.objects.filter(
+            deliver_notifications=True,
+            notified_at__isnull=True,
+            created_at__lte=now - LOST_FAN_OUT_AFTER,
+            created_at__gte=now - timedelta(days=1),
+        ).values_list("pk", flat=True):
+            services.enqueue_fan_out(kind, update_id)
+            lost += 1
+    return lost
 
 
 @shared_task
 def statuspage_tick() -> int:
     """Every minute (beat): start and complete maintenance on time, keep the public page fresh."""
     moved = services.maintenance_tick()
+    _resend_lost_fan_outs()
     age = public_cache.seconds_since_refresh()
     # A moved maintenance refreshed the page on commit already.
     if age is None or age >= REFRESH_EVERY_SECONDS:

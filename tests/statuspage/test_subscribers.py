@@ -210,3 +210,29 @@ def test_the_next_update_is_a_new_message(components, liaison, incident, publish
         "[Acme] Checkout errors: Investigating",
         "[Acme] Checkout errors: Resolved",
     ]
+
+
+def test_a_fan_out_lost_with_the_broker_is_sent_by_the_next_tick(
+    components, liaison, incident, publish, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    make_subscriber("ann@example.com")
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(tasks.fan_out_update, "delay", broker_down)
+    update = publish(incident=incident, by=liaison)  # published all the same
+    assert mail.outbox == [] and update.notified_at is None
+    monkeypatch.undo()
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.statuspage_tick()
+            tasks.statuspage_tick()
+    assert [m.to for m in mail.outbox] == [["ann@example.com"]]
+    update.refresh_from_db()
+    assert update.notified_at is not None
