@@ -24,9 +24,11 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from email import policy as email_policy
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.serializers.json import DjangoJSONEncoder
 
 from comms.models import Channel, Delivery
@@ -35,6 +37,11 @@ USER_AGENT = "Coolhead-Webhook/1"
 SIGNATURE_VERSION = "v1"
 # Enough of a receiver's answer to explain a failure; the rest is not read.
 MAX_RESPONSE_BYTES = 2000
+
+
+# Placeholders in the one copy of an e-mail built per batch (see EmailSession._raw_copy).
+_ADDRESS_STAND_IN = "recipient-3f9c1a@stand-in.invalid"
+_KEY_STAND_IN = "k" * 32
 
 
 class SendError(Exception):
@@ -53,13 +60,16 @@ def _message_id(delivery: Delivery) -> str:
     return f"<{delivery.idempotency_key}@{domain}>"
 
 
-def build_email(delivery: Delivery) -> EmailMultiAlternatives:
+def build_email(
+    delivery: Delivery, rendered: dict[int, tuple[str, str]] | None = None
+) -> EmailMultiAlternatives:
     message = delivery.message
-    rendered = getattr(message, "_rendered", None)
     if rendered is None:
-        # One render per message per batch, not per recipient.
-        rendered = message._rendered = (message.body_text, message.body_html)
-    text, html = rendered
+        rendered = {}
+    if message.pk not in rendered:
+        # Markdown once per message per batch, not once per recipient.
+        rendered[message.pk] = (message.body_text, message.body_html)
+    text, html = rendered[message.pk]
     headers = {"Message-ID": _message_id(delivery), "X-Coolhead-Delivery": delivery.idempotency_key}
     headers.update(message.headers or {})
     email = EmailMultiAlternatives(
@@ -79,6 +89,8 @@ class EmailSession:
     def __init__(self) -> None:
         self.connection = mailers.default
         self._open = False
+        self._rendered: dict[int, tuple[str, str]] = {}
+        self._templates: dict[int, bytes] = {}
 
     def __enter__(self) -> "EmailSession":
         return self
@@ -94,17 +106,48 @@ class EmailSession:
                 pass
             self._open = False
 
+    def _raw_copy(self, delivery: Delivery) -> bytes | None:
+        """The wire bytes for this recipient, from one rendering of the message per batch.
+
+        Building a MIME message costs more than sending it; for a plain ASCII
+        address on the SMTP backend, one copy is built per message with
+        placeholders and each recipient's copy differs only in To and the
+        delivery key. Anything else (other backends, non-ASCII addresses) is
+        built in full by Django.
+        """
+        if not isinstance(self.connection, SMTPBackend) or not delivery.address.isascii():
+            return None
+        message = delivery.message
+        template = self._templates.get(message.pk)
+        if template is None:
+            stand_in = Delivery(message=message, address=_ADDRESS_STAND_IN, idempotency_key=_KEY_STAND_IN)
+            email = build_email(stand_in, self._rendered)
+            template = email.message(policy=email_policy.SMTP).as_bytes()
+            if template.count(_KEY_STAND_IN.encode()) != 2 or template.count(_ADDRESS_STAND_IN.encode()) != 1:
+                template = b""  # the stand-ins are not where we expect: build each copy in full
+            self._templates[message.pk] = template
+        if not template:
+            return None
+        return template.replace(_ADDRESS_STAND_IN.encode(), delivery.address.encode()).replace(
+            _KEY_STAND_IN.encode(), delivery.idempotency_key.encode()
+        )
+
     def send(self, delivery: Delivery) -> None:
         try:
-            email = build_email(delivery)
-            email.message()  # bad headers or addresses fail here, before the network
+            raw = self._raw_copy(delivery)
+            email = build_email(delivery, self._rendered) if raw is None else None
         except ValueError as error:
             raise SendError(f"Invalid message: {error}", permanent=True) from error
         try:
             if not self._open:
                 self.connection.open()
                 self._open = True
-            sent = self.connection.send_messages([email])
+            if raw is not None:
+                sender = self.connection.prep_address(settings.DEFAULT_FROM_EMAIL)
+                self.connection.connection.sendmail(sender, [delivery.address], raw)
+                sent = 1
+            else:
+                sent = self.connection.send_messages([email])
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _text in error.recipients.values()]
             detail = "; ".join(f"{code} {text!r}" for code, text in error.recipients.values())
@@ -122,8 +165,8 @@ class EmailSession:
                 permanent=False,
                 connection_lost=True,
             ) from error
-        except ValueError as error:  # an address Django cannot encode
-            raise SendError(f"Invalid address: {error}", permanent=True) from error
+        except ValueError as error:  # an address or header Django cannot encode
+            raise SendError(f"Invalid message: {error}", permanent=True) from error
         except (smtplib.SMTPException, OSError) as error:
             # Refused connection, timeout, dropped session: the server may be back soon.
             raise SendError(

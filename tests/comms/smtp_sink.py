@@ -8,6 +8,7 @@ stored, as a mail server that never finished the DATA exchange does not.
 
 import asyncio
 import email
+import email.policy
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class Sink:
             # aiosmtpd cancels this coroutine when the client's connection is lost.
             await asyncio.sleep(30)
             return "451 4.3.0 Timed out waiting"
-        parsed = email.message_from_bytes(envelope.original_content)
+        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.lock:
             self.received.append(
                 Received(

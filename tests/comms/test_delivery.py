@@ -191,3 +191,27 @@ def test_celery_is_set_for_at_least_once_delivery(settings):
         assert (
             settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > settings.COMMS_RETRY_MAX_SECONDS
         )
+
+
+def test_the_per_batch_copy_matches_a_full_build(smtp, django_capture_on_commit_callbacks):
+    """The SMTP fast path (one MIME build per message) sends what Django would have built."""
+    from comms.transports import build_email
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = message_send(
+            kind="public_update",
+            subject="Checkout — degraded ünïcode",
+            body="We are **on it**.\n\n- one\n- two",
+            recipients=[Recipient(channel=email_channel(), address=f"r{i}@example.com") for i in range(3)],
+            headers={"List-Unsubscribe": "<https://status.example.com/u/1>"},
+        )
+    assert smtp.sessions == 1
+    for received in smtp.received:
+        delivery = message.deliveries.get(address=received.recipients[0])
+        expected = build_email(delivery).message()
+        assert received.headers["To"] == delivery.address
+        assert received.message_id == f"<{delivery.idempotency_key}@coolhead.invalid>"
+        assert received.headers["X-Coolhead-Delivery"] == delivery.idempotency_key
+        assert received.headers["List-Unsubscribe"] == "<https://status.example.com/u/1>"
+        assert received.subject == str(expected["Subject"])
+        assert received.text.replace("\r\n", "\n").strip() == "We are on it.\n\none\ntwo"
