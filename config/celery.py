@@ -21,7 +21,7 @@ app.conf.beat_schedule["statuspage-tick"] = {"task": "statuspage.tasks.statuspag
 # end-of-day handover prompts (once per person and day); executive summary due,
 # public update overdue and long-incident check-up reminders (once per period).
 app.conf.beat_schedule["roles-overdue-pages"] = {"task": "roles.pages_escalate_overdue", "schedule": 60.0}
-app.conf.beat_schedule["roles-handover-prompts"] = {"task": "roles.handover_prompts_send", "schedule": 300.0}
+app.conf.beat_schedule["roles-handover-prompts"] = {"task": "roles.handover_prompts_send", "schedule": 60.0}
 app.conf.beat_schedule["roles-reminders"] = {"task": "roles.reminders_send", "schedule": 60.0}
 # Integrations: `/incident status stalk` posts the status to its Slack channel every 30 seconds.
 app.autodiscover_tasks(["incidents.integrations"])
