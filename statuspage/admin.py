@@ -209,16 +209,19 @@ class MaintenanceAdmin(admin.ModelAdmin):
                 name=data["name"],
                 scheduled_for=data["scheduled_for"],
                 scheduled_until=data["scheduled_until"],
-                components=[],
+                components=list(data.get("components") or []),
                 body=data.get("message", ""),
                 by=request.user,
                 auto_start=data["auto_start"],
                 auto_complete=data["auto_complete"],
             )
+            # The admin goes on with `obj` (many-to-many, log entry, redirect): make it the saved row.
             obj.pk = created.pk
             obj.public_id = created.public_id
             obj.created_at = created.created_at
             obj.updated_at = created.updated_at
+            obj._state.adding = False
+            obj._state.db = created._state.db
             return
         super().save_model(request, obj, form, change)
         if data.get("next_status") or data.get("message"):
