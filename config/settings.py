@@ -168,8 +168,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Sessions are read from the cache first, so that the live room's poll does not
-# cost a session query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cost a session query, and from the database when the cache is down.
+SESSION_ENGINE = "config.sessions"
 
 # --- Auth (django-allauth: e-mail and password, no open sign-up) ---------------
 AUTHENTICATION_BACKENDS = [

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -15,6 +16,8 @@ from roles.selectors import current_role_holders
 
 # A room that fell further behind than this reloads instead of patching itself.
 MAX_DELTA_ENTRIES = 100
+# The largest primary key the database can hold (a bigint).
+MAX_ID = 2**63 - 1
 
 
 @login_required
@@ -98,8 +101,11 @@ def incident_poll(request: HttpRequest, number: int) -> HttpResponse:
     except ValueError:
         return HttpResponse("rev must be a number", status=400)
     incident_id = request.GET.get("id", "")
-    if not incident_id.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not (incident_id.isascii() and incident_id.isdigit()):
         return HttpResponse("id must be a number", status=400)
+    if int(incident_id) > MAX_ID:
+        return HttpResponse(status=404)
     revision = selectors.room_revision(user=request.user, incident_id=int(incident_id))
     if revision is None:
         return HttpResponse(status=404)
@@ -167,6 +173,21 @@ def _room_answer(request: HttpRequest, incident: Incident, partial: str, **conte
     )
 
 
+def _errors(form: Form) -> list[str]:
+    """Every message of a refused control form, shown above the controls.
+
+    The controls on screen may no longer be the ones that were used (another
+    browser resolved the incident meanwhile), so field-bound errors would have
+    nowhere to show.
+    """
+    labels = {name: field.label or name.replace("_", " ").capitalize() for name, field in form.fields.items()}
+    return [
+        error if field == "__all__" else f"{labels.get(field, field)}: {error}"
+        for field, errors in form.errors.items()
+        for error in errors
+    ]
+
+
 def _room_refusal(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
     """A change that was refused: the control again, with the reason, and nothing written."""
     template = f"incidents/incident_room.html#{partial}" if request.htmx else "incidents/incident_room.html"
@@ -190,7 +211,7 @@ def incident_change_status(request: HttpRequest, number: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return _room_answer(request, incident, "controls")
-    return _room_refusal(request, incident, "controls", status_form=form)
+    return _room_refusal(request, incident, "controls", control_errors=_errors(form))
 
 
 @login_required
@@ -210,7 +231,7 @@ def incident_change_severity(request: HttpRequest, number: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return _room_answer(request, incident, "controls")
-    return _room_refusal(request, incident, "controls", severity_form=form)
+    return _room_refusal(request, incident, "controls", control_errors=_errors(form))
 
 
 @login_required
@@ -225,7 +246,7 @@ def incident_reopen(request: HttpRequest, number: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return _room_answer(request, incident, "controls")
-    return _room_refusal(request, incident, "controls", reopen_form=form)
+    return _room_refusal(request, incident, "controls", control_errors=_errors(form))
 
 
 @login_required
@@ -239,7 +260,7 @@ def incident_deploy_freeze(request: HttpRequest, number: int) -> HttpResponse:
             incident=incident, freeze=form.cleaned_data.get("freeze", False), by=request.user
         )
     except IncidentError as error:
-        return _room_refusal(request, incident, "controls", freeze_error=str(error))
+        return _room_refusal(request, incident, "controls", control_errors=[str(error)])
     return _room_answer(request, incident, "controls")
 
 

@@ -251,12 +251,6 @@ def test_a_cursor_with_an_impossible_id_is_a_400(rclient, incident, hx, entry_id
     assert response.status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="template: `entry.author.get_full_name|default:entry.author.email` raises VariableDoesNotExist "
-    "when the entry has no author (a portal-written entry, timeline_record(author=None), or a deleted "
-    "user): the whole room is a 500. Same for struck_by.",
-)
 def test_an_entry_without_an_author_is_shown_as_written_by_coolhead(rclient, incident):
     services.timeline_record(incident=incident, kind="alert", body="DiskFull on db1", author=None)
     response = rclient.get(incident.get_absolute_url())

@@ -162,10 +162,6 @@ def test_missing_parameters_are_a_400(rclient, incident):
     assert rclient.get("/incidents/1/poll/", {"rev": "1"}).status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views.incident_poll checks id with str.isdigit(), which accepts '²', then int() raises: a 500",
-)
 def test_a_superscript_id_is_a_400(rclient, incident):
     assert _poll(rclient, incident, id="²").status_code == 400
 
@@ -195,11 +191,6 @@ def test_a_cache_outage_falls_back_to_the_database(rclient, incident, monkeypatc
     assert _poll(rclient, incident, rev=0).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings: SESSION_ENGINE cached_db writes the session back to the cache after a miss and does "
-    "not catch the error, so with Redis down every signed-in page is a 500 (not only slower)",
-)
 def test_a_cache_outage_does_not_take_the_pages_down(rclient, incident, monkeypatch):
     from django.core.cache import caches
 

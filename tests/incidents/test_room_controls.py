@@ -127,11 +127,6 @@ def test_bad_status_input_is_a_422_and_writes_nothing(rclient, incident, hx, dat
     assert _state(incident) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views/template: the status form shows only non-field and `status` errors, so an over-long "
-    "note is refused with a 422 that tells the person nothing (StatusForm.note max_length=2000)",
-)
 def test_an_overlong_status_note_says_why(rclient, incident, hx):
     response = _post(rclient, incident, "status", {"status": "investigating", "note": "n" * 2001}, hx)
     assert "at most 2000 characters" in text_of(response)
@@ -176,14 +171,6 @@ def test_it_does_not_reopen_without_a_reason(rclient, resolved, hx, reason):
     assert _state(resolved) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "views/template: reopening an open incident (another browser reopened it first) renders the "
-        "controls of an open incident, which do not show reopen_form errors: the 422 carries no "
-        "reason"
-    ),
-)
 def test_it_does_not_reopen_an_open_incident(rclient, incident, hx):
     before = _state(incident)
     response = _post(rclient, incident, "reopen", {"reason": "Why not"}, hx)
@@ -192,13 +179,6 @@ def test_it_does_not_reopen_an_open_incident(rclient, incident, hx):
     assert _state(incident) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "views/template: a status change on a closed incident (another browser resolved it) renders "
-        "the reopen form, which does not show status_form errors: the 422 carries no reason"
-    ),
-)
 def test_a_closed_incident_refuses_a_status_change_with_the_way_out(rclient, resolved, hx):
     before = _state(resolved)
     response = _post(rclient, resolved, "status", {"status": "investigating"}, hx)
@@ -242,13 +222,6 @@ def test_a_bad_severity_is_a_422_with_the_reason(rclient, incident, hx, severity
     assert _state(incident) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "views/template: a severity change on a closed incident renders the reopen form, which does "
-        "not show severity_form errors: the 422 carries no reason"
-    ),
-)
 def test_a_closed_incident_keeps_its_severity(rclient, resolved, hx):
     before = _state(resolved)
     response = _post(rclient, resolved, "severity", {"severity": "1"}, hx)
