@@ -107,6 +107,14 @@ class ComponentChange:
     old_status: str
     new_status: str
 
+    @property
+    def old_label(self) -> str:
+        return ComponentStatus(self.old_status).label
+
+    @property
+    def new_label(self) -> str:
+        return ComponentStatus(self.new_status).label
+
 
 @dataclass(frozen=True)
 class UpdatePlan:
