@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -48,6 +48,7 @@ class AlertOutcome:
     group: AlertGroup | None
     created: bool = False
     changed: bool = False
+    duplicate: bool = False  # counted on the open group without reading it
     notes: list[str] = field(default_factory=list)
 
 
@@ -98,7 +99,29 @@ def _page_on_call(*, incident: Incident, service, source_label: str) -> None:
         )
 
 
-@transaction.atomic
+def _count_plain_duplicate(
+    *, service, dedup_key: str, summary: str, alerts: list[FiringAlert] | None
+) -> bool:
+    """The common case of a burst or a re-send, in one UPDATE: the open group of an open
+    incident has seen exactly this already (same summary, or every one of these alerts).
+
+    Returns False when there is anything to write down; the caller then takes the lock.
+    """
+    duplicate = AlertGroup.objects.filter(
+        service=service,
+        dedup_key=dedup_key,
+        resolved_at__isnull=True,
+        incident__status__in=Incident.OPEN_STATUSES,
+    )
+    if alerts is None:
+        duplicate = duplicate.filter(summary=summary[:1024])
+    elif alerts and connection.vendor == "postgresql":
+        duplicate = duplicate.filter(seen_alerts__contains=[a.key for a in alerts])
+    else:
+        return False  # SQLite has no JSON containment: the locked path decides
+    return bool(duplicate.update(event_count=F("event_count") + 1, last_event_at=timezone.now()))
+
+
 def alert_trigger(
     *,
     service,
@@ -113,9 +136,41 @@ def alert_trigger(
     """A trigger (or a firing notification) for the service's alert group with this key."""
     if not dedup_key or len(dedup_key) > MAX_DEDUP_KEY:
         raise IncidentError(f"A dedup key is 1 to {MAX_DEDUP_KEY} characters.")
+    if _count_plain_duplicate(service=service, dedup_key=dedup_key, summary=summary, alerts=alerts):
+        return AlertOutcome(group=None, duplicate=True)
+    return _alert_trigger(
+        service=service,
+        source=source,
+        dedup_key=dedup_key,
+        summary=summary,
+        severity=severity,
+        details=details,
+        alerts=alerts,
+        data=data,
+    )
+
+
+@transaction.atomic
+def _alert_trigger(
+    *,
+    service,
+    source: str,
+    dedup_key: str,
+    summary: str,
+    severity: int,
+    details: str,
+    alerts: list[FiringAlert] | None,
+    data: dict | None,
+) -> AlertOutcome:
     now = timezone.now()
     source_label = AlertGroup.Source(source).label
     data = {"source": source, "dedup_key": dedup_key, **(data or {})}
+    if connection.vendor == "postgresql":
+        # Duplicates of one key queue here instead of each declaring an incident
+        # that the unique constraint then throws away: less wasted work in a
+        # burst. The constraint, not this lock, is what guarantees one incident.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [service.pk, dedup_key])
     group = _open_group(service, dedup_key)
     if group is not None and not group.incident.is_open:
         # A person resolved or declined the incident: its alert group is over,
