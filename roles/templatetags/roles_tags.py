@@ -70,13 +70,18 @@ def roles_panel(context) -> dict:
         "pages": pages,
         "roles_error": context.get("roles_error", ""),
         "csrf_token": context.get("csrf_token"),
-        "may_summarise": any(
-            a.user_id == user.pk
-            and a.role in (IncidentRole.INTERNAL_LIAISON, IncidentRole.INCIDENT_COMMANDER)
-            for a in holders
-        )
-        or user.is_staff,
+        "may_summarise": _may_summarise(user, holders),
     }
+
+
+def _may_summarise(user, holders) -> bool:
+    """services.may_send_executive_summary, from the holders the room has already read."""
+    if user.is_staff or user.is_superuser:
+        return True
+    by_role = {a.role: a.user_id for a in holders}
+    if IncidentRole.INTERNAL_LIAISON in by_role:
+        return by_role[IncidentRole.INTERNAL_LIAISON] == user.pk
+    return by_role.get(IncidentRole.INCIDENT_COMMANDER) == user.pk
 
 
 @register.inclusion_tag("roles/_my_work.html", takes_context=True)

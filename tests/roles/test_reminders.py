@@ -171,3 +171,11 @@ def test_without_a_stakeholder_team_the_summary_is_refused_clearly(client, sev1,
     assert response.status_code == 422
     assert "No stakeholder team with members is set up for SEV-1" in response.content.decode()
     assert not ExecutiveSummary.objects.exists()
+
+
+def test_the_room_links_the_summary_form_for_the_liaison_only(client, sev1, ines, iris):
+    url = reverse("roles:executive_summary", args=[sev1.number])
+    client.force_login(ines)
+    assert url in client.get(sev1.get_absolute_url()).content.decode()
+    client.force_login(iris)
+    assert url not in client.get(sev1.get_absolute_url()).content.decode()
