@@ -210,9 +210,15 @@ def _incident_payload(delivery: Delivery) -> dict | None:
 
 
 def webhook_payload(delivery: Delivery) -> dict:
-    """The JSON body of a signed webhook."""
+    """The JSON body of a signed webhook: the message's context at the top level.
+
+    A caller that speaks a known format (the status page's Statuspage-style
+    `meta`/`page`/`incident`, the incident events' `event`/`incident`/`entry`)
+    puts it in `context` and receivers get exactly those keys; the envelope
+    fields below fill in only what the context does not set.
+    """
     message = delivery.message
-    return {
+    envelope = {
         "id": delivery.idempotency_key,
         "message_id": message.pk,
         "kind": message.kind,
@@ -220,9 +226,9 @@ def webhook_payload(delivery: Delivery) -> dict:
         "body": message.body,
         "body_text": message.body_text,
         "incident": _incident_payload(delivery),
-        "context": message.context,
         "created_at": message.created_at.isoformat(),
     }
+    return envelope | (message.context or {})
 
 
 def slack_payload(delivery: Delivery) -> dict:

@@ -98,7 +98,7 @@ def test_a_signed_webhook_can_be_verified_with_the_documented_recipe(
     assert payload["id"] == delivery.idempotency_key == headers["X-Coolhead-Delivery"]
     assert payload["kind"] == "webhook_event"
     assert payload["incident"]["reference"] == incident.reference
-    assert payload["context"] == {"event": "incident.declared"}
+    assert payload["event"] == "incident.declared"  # the context, at the top level
     assert delivery.state == Delivery.State.SENT
 
 
@@ -175,3 +175,30 @@ def test_a_recipient_url_overrides_the_channels(receiver, slack_channel, django_
         )
     assert len(receiver.requests) == 1
     assert Delivery.objects.get().state == Delivery.State.SENT
+
+
+def test_the_context_sets_the_body_of_a_known_format(
+    receiver, signed_channel, incident, django_capture_on_commit_callbacks
+):
+    """The status page sends Statuspage-style bodies: its context keys win over the envelope."""
+    signed_channel.url = receiver.url
+    signed_channel.save()
+    statuspage_body = {
+        "meta": {"unsubscribe": "https://x/u/1"},
+        "page": {"id": "p1"},
+        "incident": {"name": "Checkout"},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        message_send(
+            kind="public_update",
+            subject="Update",
+            body="x",
+            incident=incident,
+            recipients=[Recipient(channel=signed_channel)],
+            context=statuspage_body,
+        )
+    payload = json.loads(receiver.requests[0][1])
+    assert payload["meta"] == statuspage_body["meta"]
+    assert payload["page"] == statuspage_body["page"]
+    assert payload["incident"] == {"name": "Checkout"}
+    assert payload["id"] == Delivery.objects.get().idempotency_key
