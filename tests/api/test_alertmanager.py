@@ -202,3 +202,17 @@ def test_it_needs_no_csrf_token(service):
     assert (
         post_alertmanager(strict, payload("alertmanager_firing"), service.integration_key).status_code == 200
     )
+
+
+def test_the_payloads_of_a_real_alertmanager_open_and_clear_one_incident(client, service):
+    """Captured from prometheus-alertmanager 0.25 (see fixtures/README.md)."""
+    firing = post_alertmanager(client, payload("alertmanager_0.25_firing"), service.integration_key)
+    assert firing.status_code == 200 and firing.json()["created"] is True
+    incident = Incident.objects.get()
+    assert incident.title == "[DiskFull]: Disk full on db1" and incident.severity == 2
+    assert (
+        post_alertmanager(client, payload("alertmanager_0.25_resolved"), service.integration_key).status_code
+        == 200
+    )
+    assert alerts_of(incident).last().body.startswith("Alerts cleared")
+    assert not AlertGroup.objects.get().is_open

@@ -88,7 +88,9 @@ def test_acknowledge_and_resolve_after_resolve_are_dropped(client, service):
 def test_alertmanagers_own_pagerduty_sender_works_unchanged(client, service):
     trigger = event("alertmanager_pagerduty_trigger", service)
     accepted(post_pagerduty(client, trigger), trigger["dedup_key"])
-    assert Incident.objects.get().severity == 3  # "error"
+    incident = Incident.objects.get()
+    assert incident.severity == 3  # "error"
+    assert incident.title == "[FIRING:1] DiskFull (db1 node critical)"
     accepted(post_pagerduty(client, event("alertmanager_pagerduty_resolve", service)))
     assert not AlertGroup.objects.get().is_open
 
