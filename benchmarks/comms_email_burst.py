@@ -17,6 +17,7 @@ DATABASE_URL names the server; the script creates and drops its own database on 
 
 import argparse
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -93,6 +94,16 @@ class CountingSink:
         with self.lock:
             self.by_recipient.update(envelope.rcpt_tos)
         return "250 OK"
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
 
 
 def main() -> None:
@@ -212,13 +223,17 @@ def main() -> None:
             f"{args.recipients - len(sink.by_recipient)} missing)"
         )
         print(f"Goal (all within 60 s):      {'met' if total <= 60 else 'NOT met'}")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"Load average at the end:     {load} on {os.cpu_count()} CPUs")
+        stop_worker(worker)
+        # The worker's processes were waited for, so their CPU time is ours to read
+        # (start-up and shut-down included).
+        worker_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own_cpu = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"CPU, worker processes:       {worker_cpu.ru_utime + worker_cpu.ru_stime:.1f} s")
+        print(f"CPU, this script + SMTP sink:{own_cpu.ru_utime + own_cpu.ru_stime:6.1f} s")
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+        stop_worker(worker)
         controller.stop()
         from django.db import connections
 
