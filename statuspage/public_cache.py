@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "statuspage:doc:"
 REFRESH_LOCK_KEY = "statuspage:refresh-lock"
 REFRESHED_AT_KEY = "statuspage:refreshed-at"
+NAMES_KEY = "statuspage:doc-names"
+STATE_STAMP_KEY = "statuspage:state-stamp"
 # Documents rendered on a miss (old incidents outside the recent set) expire on their own.
 LAZY_TTL_SECONDS = 300
 # After a cache error, skip the cache for a while instead of waiting for its timeout on every request.
@@ -109,11 +111,12 @@ def snapshot_get(name: str) -> Document | None:
 # --- Refresh ------------------------------------------------------------------------------------
 
 
-def refresh(*, also: tuple[str, ...] | list[str] = ()) -> dict[str, Document]:
+def refresh(*, also: tuple[str, ...] | list[str] = (), force: bool = True) -> dict[str, Document]:
     """Render every public document from the database into the cache and the snapshot.
 
     `also`: public ids of incidents or maintenances to re-render even when they
-    are older than the recent set (an update to an old incident).
+    are older than the recent set (an update to an old incident). Without
+    `force`, a rendering of data older than the one in the cache is not written.
     Raises a database error when the database is down: the last good cache
     and snapshot stay as they are.
     """
@@ -127,9 +130,22 @@ def refresh(*, also: tuple[str, ...] | list[str] = ()) -> dict[str, Document]:
         if maintenance is not None:
             state.extra_maintenances.append(maintenance)
     documents = all_documents(state)
+    stamp = state.updated_at.timestamp()
     try:
+        # Two refreshes can overlap (two publishes a moment apart): the one that
+        # read older data must not overwrite the newer rendering.
+        newer = None if force else cache.get(STATE_STAMP_KEY)
+        if newer is not None and newer > stamp:
+            return documents
+        previous = cache.get(NAMES_KEY) or []
         cache.set_many({_key(name): doc for name, doc in documents.items()}, timeout=None)
-        cache.set(REFRESHED_AT_KEY, time.time(), timeout=None)
+        # Pages of incidents that are gone (deleted, taken down) must not live on in the cache.
+        gone = [_key(name) for name in previous if name not in documents]
+        if gone:
+            cache.delete_many(gone)
+        cache.set_many(
+            {NAMES_KEY: list(documents), STATE_STAMP_KEY: stamp, REFRESHED_AT_KEY: time.time()}, timeout=None
+        )
     except Exception as error:  # noqa: BLE001 - the snapshot below still keeps the page up
         _cache_failed(error)
     try:

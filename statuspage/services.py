@@ -50,12 +50,12 @@ MAX_TITLE = 200
 
 def _refresh_on_commit(*also: str) -> None:
     ids = tuple(also)
-    transaction.on_commit(lambda: public_cache.refresh_quietly(also=ids))
+    transaction.on_commit(lambda: public_cache.refresh_quietly(also=ids, force=False))
 
 
 def public_changed() -> None:
-    """Something public changed outside these services (admin edits): refresh after commit."""
-    _refresh_on_commit()
+    """Something public changed outside these services (admin edits, deletions): refresh after commit."""
+    transaction.on_commit(lambda: public_cache.refresh_quietly(force=True))
 
 
 def _record_component_status(

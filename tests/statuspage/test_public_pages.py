@@ -201,3 +201,33 @@ def test_the_incident_page_shows_every_update_newest_first(client, components, l
     assert html.index("Then we found it.") < html.index("First we looked.")
     # Statuspage shortlinks have no trailing slash.
     assert client.get(f"/status/incidents/{update.public_incident.public_id}").status_code == 200
+
+
+def test_an_older_rendering_does_not_overwrite_a_newer_one(client, components):
+    public_cache.refresh()
+    components["website"].name = "Renamed"
+    components["website"].save()
+    # Another refresh, of newer data, finished first.
+    public_cache.cache.set(public_cache.STATE_STAMP_KEY, 2**40)
+    public_cache.refresh(force=False)
+    assert "Renamed" not in client.get("/status/").content.decode()
+    public_cache.refresh(force=True)
+    assert "Renamed" in client.get("/status/").content.decode()
+
+
+def test_a_public_incident_taken_down_in_the_admin_leaves_every_surface(
+    client, admin_user, components, liaison, incident, publish, django_capture_on_commit_callbacks
+):
+    update = publish(incident=incident, by=liaison, title="Mistaken post")
+    url = f"/status/incidents/{update.public_incident.public_id}/"
+    assert client.get(url).status_code == 200
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/statuspage/publicincident/{update.public_incident.pk}/delete/", {"post": "yes"}
+        )
+    assert response.status_code == 302
+    client.logout()
+    assert client.get(url).status_code == 404
+    for public_url in PUBLIC_URLS:
+        assert "Mistaken post" not in client.get(public_url).content.decode(), public_url

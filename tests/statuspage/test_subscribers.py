@@ -179,7 +179,11 @@ def test_a_published_update_reaches_each_confirmed_subscriber_once(
     assert webhook.context["incident"]["incident_updates"][0]["id"] == update.public_id
     assert webhook.context["meta"]["unsubscribe"].endswith(f"/status/unsubscribe/{hook.token}/")
     assert [address for address, _ in posted] == ["https://hooks.example.com/status"]
-    assert posted[0][1]["context"]["incident"]["name"] == "Checkout errors"
+    body = posted[0][1]  # Statuspage's webhook body: meta, page, incident at the top level
+    assert body["incident"]["name"] == "Checkout errors"
+    assert body["incident"]["incident_updates"][0]["body"] == "We are looking into failed payments."
+    assert set(body["page"]) == {"id", "status_indicator", "status_description"}
+    assert body["meta"]["unsubscribe"].endswith(f"/status/unsubscribe/{hook.token}/")
 
     # The task runs again (a retry, a duplicate delivery by the broker): nobody hears it twice.
     before = Message.objects.filter(kind="public_update").count()
