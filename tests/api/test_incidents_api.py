@@ -201,3 +201,16 @@ def test_timeline_list_and_add(api, user):
 
 def test_unknown_incident_is_404(api):
     assert_error(api.get("/api/v1/incidents/999999/"), 404, "not_found")
+
+
+def test_a_body_over_512_kb_is_413(api):
+    response = api.post(
+        "/api/v1/incidents/", {"title": "x", "severity": 3, "summary": "y" * (600 * 1024)}, format="json"
+    )
+    assert_error(response, 413, "body_too_large")
+    assert Incident.objects.count() == 0
+
+
+def test_a_form_body_is_415(api):
+    response = api.post("/api/v1/incidents/", {"title": "x", "severity": 3})
+    assert_error(response, 415)

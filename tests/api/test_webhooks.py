@@ -120,9 +120,10 @@ def test_the_delivery_is_signed_like_every_comms_webhook(subscription, admin_use
     expected = "v1=" + hmac.new(b"s3cret", f"v1:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Coolhead-Signature"], expected)
     document = json.loads(body)
-    assert document["kind"] == "webhook_event"
-    assert document["context"]["event"] == "incident.declared"
-    assert document["context"]["incident"]["title"] == "[Outage]: Signed"
+    # The event's own document is the body (comms puts a message's context at the top level).
+    assert document["event"] == "incident.declared"
+    assert document["incident"]["title"] == "[Outage]: Signed" and document["incident"]["status"] == "triage"
+    assert document["entry"]["kind"] == "status"
 
 
 def test_admins_manage_subscriptions_through_the_api(admin_api, api):
