@@ -89,6 +89,7 @@ class EmailSession:
     def __init__(self) -> None:
         self.connection = mailers.default
         self._open = False
+        self._sent_on_connection = 0
         self._rendered: dict[int, tuple[str, str]] = {}
         self._templates: dict[int, bytes] = {}
 
@@ -105,6 +106,7 @@ class EmailSession:
             except Exception:  # noqa: BLE001 - closing a broken session is best effort
                 pass
             self._open = False
+        self._sent_on_connection = 0
 
     def _raw_copy(self, delivery: Delivery) -> bytes | None:
         """The wire bytes for this recipient, from one rendering of the message per batch.
@@ -134,6 +136,18 @@ class EmailSession:
 
     def send(self, delivery: Delivery) -> None:
         try:
+            self._send_once(delivery)
+        except SendError as error:
+            if not (error.connection_lost and self._sent_on_connection):
+                raise
+            # Mail servers close long sessions (a message limit, an idle timeout):
+            # the first failure on a reused connection gets one fresh connection.
+            self.reset()
+            self._send_once(delivery)
+        self._sent_on_connection += 1
+
+    def _send_once(self, delivery: Delivery) -> None:
+        try:
             raw = self._raw_copy(delivery)
             email = build_email(delivery, self._rendered) if raw is None else None
         except ValueError as error:
@@ -152,12 +166,16 @@ class EmailSession:
             codes = [code for code, _text in error.recipients.values()]
             detail = "; ".join(f"{code} {text!r}" for code, text in error.recipients.values())
             raise SendError(
-                f"Recipient refused: {detail}", permanent=all(500 <= c < 600 for c in codes)
+                f"Recipient refused: {detail}",
+                permanent=all(500 <= c < 600 for c in codes),
+                connection_lost=421 in codes,
             ) from error
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
             raise SendError(
                 f"Mail server answered {error.smtp_code} {error.smtp_error!r}",
                 permanent=500 <= error.smtp_code < 600,
+                # 421: the server is closing this session (smtplib has closed it too).
+                connection_lost=error.smtp_code == 421,
             ) from error
         except smtplib.SMTPResponseException as error:
             raise SendError(

@@ -45,8 +45,17 @@ class Sink:
     received: list[Received] = field(default_factory=list)
     sessions: int = 0
     trap_at: int | None = None  # hold the message that would be number trap_at + 1
+    max_per_session: int | None = None  # like servers that close a session after n messages
     trapped: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        if self.max_per_session is not None and getattr(session, "messages", 0) >= self.max_per_session:
+            server.transport.close()
+            return "421 4.7.0 Too many messages in this session, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address.startswith("bounce"):
@@ -62,6 +71,7 @@ class Sink:
             # aiosmtpd cancels this coroutine when the client's connection is lost.
             await asyncio.sleep(30)
             return "451 4.3.0 Timed out waiting"
+        session.messages = getattr(session, "messages", 0) + 1
         parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.lock:
             self.received.append(

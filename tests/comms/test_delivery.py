@@ -65,6 +65,16 @@ def test_one_smtp_connection_per_batch(smtp, django_capture_on_commit_callbacks)
     assert len({r.message_id for r in smtp.received}) == 25
 
 
+def test_a_server_that_closes_long_sessions_costs_a_reconnect_not_a_retry(
+    smtp, django_capture_on_commit_callbacks
+):
+    smtp.max_per_session = 3
+    _write([f"r{i}@example.com" for i in range(8)], django_capture_on_commit_callbacks, execute=True)
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
+    assert sorted(r.recipients[0] for r in smtp.received) == sorted(f"r{i}@example.com" for i in range(8))
+    assert smtp.sessions == 3
+
+
 def test_a_refused_address_is_dead_at_once_and_the_batch_goes_on(smtp, django_capture_on_commit_callbacks):
     _write(
         ["ok1@example.com", "bounce@example.com", "ok2@example.com"],
