@@ -105,3 +105,23 @@ def test_a_script_in_a_title_and_summary_is_escaped(rclient, responder):
         assert "<script>alert(1)" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
         assert "<img src=x" not in html, url
+
+
+@pytest.mark.parametrize("text", ["[" * 20000, "![" * 10000, "[a](" * 5000])
+def test_a_wall_of_brackets_is_shown_as_typed_rather_than_parsed(text):
+    # Parsed, each of these took Python-Markdown minutes (every "[" scans to the
+    # end of the paragraph); shown as typed, they cost nothing.
+    html = render_markdown(text)
+    assert html == f"<pre><code>{text}</code></pre>"
+    assert render_plain(text) == text
+
+
+def test_a_wall_of_brackets_still_escapes_html():
+    html = render_markdown("[" * 600 + "<script>alert(1)</script>")
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_a_note_with_many_links_still_has_links():
+    text = " ".join(f"[run {i}](https://ci.example.com/{i})" for i in range(200))
+    assert render_markdown(text).count('<a href="https://ci.example.com/') == 200
