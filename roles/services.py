@@ -544,6 +544,17 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
             author=None,
             data={"page": page.pk, "exhausted": True, "level": page.level},
         )
+        if page.created_by is not None and page.created_by.is_active:
+            # Whoever asked for help must know that nobody is coming.
+            _send(
+                kind="reminder",
+                subject=_subject(page.incident, "Nobody acknowledged your page"),
+                body=f"Nobody acknowledged your page within {_minutes(waited)} at any step. "
+                f"Page someone else: {_room_url(page.incident)}",
+                to=[page.created_by],
+                incident=page.incident,
+                dedup_key=f"page-exhausted:{page.pk}",
+            )
         return page
     page.level += 1
     page.escalates_at = now + timedelta(minutes=waited)

@@ -148,6 +148,8 @@ def test_a_schedule_page_escalates_primary_backup_then_the_rest(incident, iris, 
     page.refresh_from_db()
     assert page.status == Page.Status.EXHAUSTED
     assert incident.timeline.filter(body__startswith="Nobody acknowledged the page within 5 minutes").exists()
+    told = Message.objects.get(kind="reminder", subject__contains="Nobody acknowledged your page")
+    assert set(told.deliveries.values_list("user__first_name", flat=True)) == {"Iris"}
 
 
 def test_a_stale_escalation_run_does_nothing(incident, iris, ic_schedule):
