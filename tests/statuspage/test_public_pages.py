@@ -231,3 +231,23 @@ def test_a_public_incident_taken_down_in_the_admin_leaves_every_surface(
     assert client.get(url).status_code == 404
     for public_url in PUBLIC_URLS:
         assert "Mistaken post" not in client.get(public_url).content.decode(), public_url
+
+
+def test_an_old_incident_outside_the_recent_set_is_rendered_on_demand_and_cached(
+    client, components, liaison, incident, publish, monkeypatch, django_assert_num_queries
+):
+    from roles.models import RoleAssignment
+    from statuspage import selectors
+    from tests.factories import IncidentFactory
+
+    monkeypatch.setattr(selectors, "RECENT_LIMIT", 1)
+    monkeypatch.setattr(selectors.public_incidents_recent, "__defaults__", (1,))
+    old = publish(incident=incident, by=liaison, title="Old news", status="resolved", body="Done.")
+    newer = IncidentFactory()
+    RoleAssignment.objects.create(incident=newer, role="customer_liaison", user=liaison)
+    publish(incident=newer, by=liaison, title="Newer news")
+    url = f"/status/incidents/{old.public_incident.public_id}/"
+    first = client.get(url)
+    assert first.status_code == 200 and "Old news" in first.content.decode()
+    with django_assert_num_queries(0):
+        assert client.get(url).status_code == 200
