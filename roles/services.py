@@ -423,7 +423,7 @@ def page_send(
         if not steps:
             raise RoleError(f"Nobody to page for {service}: its owners are not set or out of office.")
     else:
-        target, steps, minutes = Page.Target.SCHEDULE, _schedule_steps(schedule, now, together=False), None
+        target, steps = Page.Target.SCHEDULE, _schedule_steps(schedule, now, together=False)
         minutes = schedule.escalation_minutes
         what = f" (on call for {schedule})"
         if not steps:
@@ -769,9 +769,8 @@ def _period(anchor: datetime, every: timedelta, now: datetime) -> int:
     return int((now - anchor) / every)
 
 
-def _holder_or_ic(
-    incident: Incident, holders: dict[str, AbstractBaseUser], role: str
-) -> AbstractBaseUser | None:
+def _holder_or_ic(holders: dict[str, AbstractBaseUser], role: str) -> AbstractBaseUser | None:
+    """The holder of the role, or the IC when nobody holds it (the IC does every unfilled job)."""
     return holders.get(role) or holders.get(IncidentRole.INCIDENT_COMMANDER)
 
 
@@ -805,7 +804,7 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
         if every:
             anchor = last_summary.get(incident.pk, incident.declared_at)
             period = _period(anchor, timedelta(minutes=every), now)
-            to = _holder_or_ic(incident, holders, IncidentRole.INTERNAL_LIAISON)
+            to = _holder_or_ic(holders, IncidentRole.INTERNAL_LIAISON)
             if period and to is not None:
                 counts["executive_summary"] += _remind(
                     incident=incident,
@@ -820,7 +819,7 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
         if overdue:
             anchor = last_public.get(incident.pk, incident.declared_at)
             period = _period(anchor, timedelta(minutes=overdue), now)
-            to = _holder_or_ic(incident, holders, IncidentRole.CUSTOMER_LIAISON)
+            to = _holder_or_ic(holders, IncidentRole.CUSTOMER_LIAISON)
             if period and to is not None:
                 counts["public_update"] += _remind(
                     incident=incident,

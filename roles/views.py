@@ -57,8 +57,6 @@ def role_assign(request: HttpRequest, number: int) -> HttpResponse:
         services.role_assign(
             incident=incident, role=form.cleaned_data["role"], user=form.cleaned_data["user"], by=request.user
         )
-    except RoleError as error:
-        return _refused(request, incident, error)
     except services.IncidentError as error:
         return _refused(request, incident, error)
     return _roles_answer(request, incident)
