@@ -271,7 +271,9 @@ class Override(models.Model):
     """Someone covers a window of a schedule instead of the rotation."""
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
-    level = models.PositiveSmallIntegerField(choices=OnCallLevel.choices, default=OnCallLevel.PRIMARY)
+    level = models.PositiveSmallIntegerField(
+        choices=OnCallLevel.choices, default=OnCallLevel.PRIMARY, help_text=OVERRIDE_RULE
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
