@@ -104,11 +104,11 @@ def test_page_a_person_and_acknowledge(api, incident):
     assert_error(responder_api.post(f"/api/v1/pages/{page_id}/acknowledge/"), 409)
 
 
-def test_a_page_needs_exactly_one_target(api, incident):
+def test_a_page_needs_exactly_one_target(api, user, incident):
     service = Service.objects.create(name="Search")
     body = assert_error(
         api.post(
-            f"/api/v1/incidents/{incident.pk}/pages/", {"user": 1, "service": service.pk}, format="json"
+            f"/api/v1/incidents/{incident.pk}/pages/", {"user": user.pk, "service": service.pk}, format="json"
         ),
         400,
     )
