@@ -139,12 +139,15 @@ def _room_delta(
         entry.kind in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.SEVERITY) or "freeze" in entry.data
         for entry in new
     )
+    # Likewise the roles panel, which holds the paging and assignment forms.
+    roles_changed = any(entry.kind in (TimelineEntry.Kind.ROLE, TimelineEntry.Kind.PAGE) for entry in new)
     context = _room_context(
         request,
         incident,
         new_entries=new,
         edited_entries=edited,
         controls_changed=controls_changed,
+        roles_changed=roles_changed,
         oob=True,
     )
     delta = render(request, "incidents/incident_room.html#delta", context).content.decode()

@@ -51,9 +51,11 @@ def test_a_new_entry_comes_with_the_new_revision(
     assert response.status_code == 200
     content = response.content.decode()
     targets = oob_targets(response)
-    assert {"room-poller", "room-header", "room-roles", "afterbegin:#timeline-entries"} <= set(targets)
-    # A finding does not change the controls: a half-typed status note survives.
+    assert {"room-poller", "room-header", "afterbegin:#timeline-entries"} <= set(targets)
+    # A finding changes neither the controls nor the roles panel: a half-typed
+    # status note or page message survives.
     assert "room-controls" not in targets
+    assert "room-roles" not in targets
     new = content[content.index('hx-swap-oob="afterbegin:#timeline-entries"') :]
     assert f'<article id="entry-{entry.pk}"' in new
     assert "p95 is <strong>12 s</strong>" in new
@@ -65,6 +67,19 @@ def test_a_new_entry_comes_with_the_new_revision(
 
     # And once the browser has it, the room is quiet again.
     assert _poll(rclient, incident, rev=seen + 1).status_code == 204
+
+
+def test_a_role_change_redraws_the_roles_panel(rclient, incident, colleague):
+    from roles.services import role_assign
+
+    incident.refresh_from_db()
+    seen = incident.revision
+    role_assign(incident=incident, role="scribe", user=colleague, by=colleague)
+
+    response = _poll(rclient, incident, rev=seen)
+
+    assert "room-roles" in oob_targets(response)
+    assert "Scribe" in text_of(response)
 
 
 def test_new_entries_arrive_newest_first(rclient, incident, colleague):
