@@ -5,11 +5,13 @@ through incidents.services.timeline_record) in one transaction, and on commit
 refreshes the public documents and hands notifications to Celery.
 """
 
+import ipaddress
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -535,6 +537,18 @@ def maintenance_tick(*, now: datetime | None = None) -> list[MaintenanceUpdate]:
 _webhook_url = URLValidator(schemes=["http", "https"])
 
 
+def _is_public_host(host: str) -> bool:
+    """Anyone may subscribe a webhook: do not let them aim the portal at its own network."""
+    host = host.strip("[]").lower()
+    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name; where it resolves to is comms' business at delivery time
+    return address.is_global
+
+
 @transaction.atomic
 def subscriber_subscribe(
     *, kind: str, email: str, webhook_url: str = "", component_ids: Iterable[str] = ()
@@ -557,6 +571,10 @@ def subscriber_subscribe(
             _webhook_url(webhook_url)
         except ValidationError:
             raise StatuspageError("The webhook URL must be a full http:// or https:// address.") from None
+        if not _is_public_host(urlsplit(webhook_url).hostname or ""):
+            raise StatuspageError(
+                "The webhook URL must point to a public address, not a local or private one."
+            )
     else:
         webhook_url = ""
     component_ids = list(dict.fromkeys(component_ids))

@@ -21,6 +21,9 @@ def subscribe(client, django_capture_on_commit_callbacks):
     return _subscribe
 
 
+HOOK = {"kind": "webhook", "email": "ops@example.com"}
+
+
 def confirm_link(message) -> str:
     return re.search(r"http://[^\s]+/status/subscribe/confirm/[^\s/]+/", message.body).group(0)
 
@@ -87,8 +90,12 @@ def test_a_webhook_subscription(page, subscribe):
     [
         ({"email": "not-an-address"}, "is not a valid e-mail address"),
         ({"email": ""}, "This field is required"),
-        ({"kind": "webhook", "email": "ops@example.com", "webhook_url": "ftp://example.com/x"}, "http:// or https://"),
-        ({"kind": "webhook", "email": "ops@example.com", "webhook_url": "not a url"}, "http:// or https://"),
+        ({**HOOK, "webhook_url": "ftp://example.com/x"}, "http:// or https://"),
+        ({**HOOK, "webhook_url": "not a url"}, "http:// or https://"),
+        ({**HOOK, "webhook_url": "http://127.0.0.1:6379/"}, "public address"),
+        ({**HOOK, "webhook_url": "http://10.0.0.8/hook"}, "public address"),
+        ({**HOOK, "webhook_url": "http://[::1]/hook"}, "public address"),
+        ({**HOOK, "webhook_url": "http://localhost/hook"}, "public address"),
         ({"kind": "pigeon", "email": "a@example.com"}, "Select a valid choice"),
         ({"email": "a@example.com", "components": ["zzzzzzzzzzzz"]}, "Select a valid choice"),
     ],
