@@ -251,3 +251,31 @@ def test_an_old_incident_outside_the_recent_set_is_rendered_on_demand_and_cached
     assert first.status_code == 200 and "Old news" in first.content.decode()
     with django_assert_num_queries(0):
         assert client.get(url).status_code == 200
+
+
+def test_a_refresh_costs_the_same_queries_whatever_the_number_of_incidents(
+    components, liaison, publish, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from roles.models import RoleAssignment
+    from tests.factories import IncidentFactory
+
+    def add_incidents(count):
+        for _ in range(count):
+            incident = IncidentFactory()
+            RoleAssignment.objects.create(incident=incident, role="customer_liaison", user=liaison)
+            outage = {components["api"].public_id: "major_outage"}
+            publish(incident=incident, by=liaison, component_statuses=outage)
+            publish(incident=incident, by=liaison, status="resolved", body="Over.")
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            public_cache.refresh()
+        return len(captured)
+
+    add_incidents(2)
+    few = queries()
+    add_incidents(6)
+    assert queries() == few
