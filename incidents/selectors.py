@@ -5,7 +5,7 @@ surface that shows an incident starts from incidents_visible_to().
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
@@ -117,14 +117,15 @@ class TimelineCursor:
     def decode(cls, value: str) -> "TimelineCursor | None":
         when, _, entry_id = value.rpartition("_")
         try:
-            cursor = cls(datetime.fromisoformat(when), int(entry_id))
-        except ValueError:
+            occurred_at, entry_id = datetime.fromisoformat(when), int(entry_id)
+            # Only what encode() wrote: a naive time would be compared in whatever
+            # zone the server runs in (and warns), an absurd id cannot be an entry.
+            if occurred_at.tzinfo is None or not 0 < entry_id < 2**63:
+                return None
+            # In UTC: PostgreSQL refuses offsets Python accepts (-23:59).
+            return cls(occurred_at.astimezone(UTC), entry_id)
+        except (ValueError, OverflowError):
             return None
-        # Only what encode() wrote: a naive time would be compared in whatever
-        # zone the server runs in (and warns), an absurd id cannot be an entry.
-        if cursor.occurred_at.tzinfo is None or not 0 < cursor.entry_id < 2**63:
-            return None
-        return cursor
 
 
 def timeline_page(
