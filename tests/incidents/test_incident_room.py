@@ -217,6 +217,8 @@ def test_entries_at_the_same_instant_are_not_lost_between_pages(rclient, respond
 @pytest.mark.parametrize(
     "before",
     [
+        # A date Python parses that is before year 1 in UTC.
+        "0001-01-01T00:00:00+01:00_5",
         "garbage",
         "",
         "2026-11-23T09:00:00+00:00",
@@ -256,3 +258,13 @@ def test_an_entry_without_an_author_is_shown_as_written_by_coolhead(rclient, inc
     response = rclient.get(incident.get_absolute_url())
     assert response.status_code == 200
     assert "Coolhead" in text_of(response)
+
+
+# -23:59 is a valid offset for Python, not for PostgreSQL: the cursor is compared in UTC.
+@pytest.mark.parametrize(
+    "when", ["2026-11-23T21:00:00+12:00", "2026-11-23T09:00:00-23:59", "9999-12-31T23:59:59+00:00"]
+)
+def test_a_cursor_in_another_zone_means_the_same_instant(rclient, responder, incident, hx, when):
+    incident.refresh_from_db()
+    response = rclient.get(incident.get_absolute_url(), {"before": f"{when}_{10**6}"}, headers=hx)
+    assert response.status_code == 200
