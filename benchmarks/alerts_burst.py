@@ -184,6 +184,31 @@ def fire(port: int, events: list[tuple[str, bytes, dict]], clients: int) -> tupl
     return accepted, statuses, elapsed
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def server_cpu(gunicorn_pgid: int) -> dict[int, float]:
+    """CPU seconds used so far by the gunicorn processes and the scratch database's PostgreSQL backends."""
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    mine = []
+    for pid in pids:
+        try:
+            if os.getpgid(pid) == gunicorn_pgid:
+                mine.append(pid)
+        except OSError:
+            pass
+    backends = [row[0] for row in query(f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB_NAME}'")]
+    return {pid: _cpu_seconds(pid) for pid in mine + backends}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000)
@@ -246,7 +271,10 @@ def main() -> int:
             f"at gunicorn ({args.workers} workers × {args.threads} threads)…",
             flush=True,
         )
+        cpu_before = server_cpu(proc.pid)
         accepted, statuses, elapsed = fire(args.port, events, args.clients)
+        cpu_after = server_cpu(proc.pid)
+        cpu_used = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -267,6 +295,12 @@ def main() -> int:
     print(f"events sent:            {len(events)}")
     print(f"answers:                {dict(sorted(statuses.items()))}")
     print(f"events accepted:        {accepted} in {elapsed:.2f} s = {accepted / elapsed:.0f} events/s")
+    print(
+        f"server CPU:             {cpu_used:.1f} s (gunicorn + its PostgreSQL backends) = "
+        f"{accepted / cpu_used:.0f} events per CPU-second; load average now {os.getloadavg()[0]:.1f}"
+        if cpu_used
+        else "server CPU:             not measured"
+    )
     print(f"incidents made:         {incidents} (expected {expected_groups}: one per key)")
     print(f"alert groups:           {groups[0]} ({groups[1]} distinct keys)")
     print(f"events counted on them: {groups[2]} (expected {accepted})")
