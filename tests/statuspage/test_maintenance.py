@@ -135,3 +135,11 @@ def test_each_maintenance_has_a_calendar_file(client, components, maintenance):
     html = client.get(f"/status/incidents/{maintenance.public_id}/").content.decode()
     assert "Database upgrade" in html and f"/status/maintenances/{maintenance.public_id}.ics" in html
     assert "Database upgrade" in client.get("/status/").content.decode()  # upcoming, on the page
+
+
+def test_beat_runs_the_tick_every_minute():
+    from config.celery import app
+
+    entries = [e for e in app.conf.beat_schedule.values() if e["task"] == "statuspage.tasks.statuspage_tick"]
+    assert len(entries) == 1 and entries[0]["schedule"] <= 60
+    assert "statuspage.tasks.statuspage_tick" in app.tasks
