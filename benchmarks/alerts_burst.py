@@ -64,6 +64,8 @@ def server_env(run_dir: str) -> dict:
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
     if redis_url:
         env["REDIS_URL"] = redis_url
+        # Its own cache key prefix ("coolhead_bench:"), cleared before and after the run.
+        env["TEST_DB_SUFFIX"] = "_bench"
     env.update(
         DATABASE_URL=scratch_url(),
         SECRET_KEY="benchmark-only-" + "x" * 40,
@@ -75,7 +77,18 @@ def server_env(run_dir: str) -> dict:
     return env
 
 
+def clear_cache(env: dict) -> None:
+    if not env.get("REDIS_URL"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    for key in client.scan_iter("coolhead_bench:*"):
+        client.delete(key)
+
+
 def setup(env: dict) -> str:
+    clear_cache(env)
     psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     psql(f"CREATE DATABASE {DB_NAME}")
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -308,6 +321,7 @@ def main() -> int:
         incidents == expected_groups and groups[0] == expected_groups and groups[2] == accepted == len(events)
     )
     print("RESULT:", "OK — none lost, none duplicated" if ok else "MISMATCH")
+    clear_cache(env)
     if not args.keep:
         psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     return 0 if ok else 1
