@@ -329,11 +329,23 @@ def deliveries_claim(*, delivery_ids: Sequence[int]) -> tuple[str, list[Delivery
     return token, claimed
 
 
+# The hot path of a burst: one statement per sent delivery, written once here
+# instead of compiled by the ORM ten thousand times. Same effect as
+# filter(pk=, claim_token=, state=SENDING).update(state=SENT, ...).
+_RECORD_SENT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET state = %s, sent_at = %s, last_error = '', "
+    "lease_expires_at = NULL, updated_at = %s WHERE id = %s AND claim_token = %s AND state = %s"
+)
+
+
 def _record_sent(delivery: Delivery, token: str) -> bool:
-    now = timezone.now()
-    done = Delivery.objects.filter(pk=delivery.pk, claim_token=token, state=Delivery.State.SENDING).update(
-        state=Delivery.State.SENT, sent_at=now, last_error="", lease_expires_at=None, updated_at=now
-    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD_SENT_SQL,
+            [Delivery.State.SENT.value, now, now, delivery.pk, token, Delivery.State.SENDING.value],
+        )
+        done = cursor.rowcount
     if not done:
         logger.warning("Delivery %s was sent after its lease was taken over", delivery.pk)
     return bool(done)

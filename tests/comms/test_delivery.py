@@ -45,6 +45,8 @@ def test_the_task_run_twice_sends_once(db, django_capture_on_commit_callbacks):
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SENT
     assert delivery.attempts == 1
+    assert abs((timezone.now() - delivery.sent_at).total_seconds()) < 60
+    assert delivery.lease_expires_at is None
 
 
 def test_a_delivery_claimed_by_a_live_worker_is_left_alone(db, django_capture_on_commit_callbacks):
