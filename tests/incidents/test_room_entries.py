@@ -299,3 +299,21 @@ def test_an_entry_is_struck_once(rclient, responder, incident, note, hx):
 def test_the_entry_endpoints_take_only_posts(rclient, note, action):
     assert rclient.get(f"/incidents/1/timeline/{note.pk}/{action}/").status_code == 405
     assert rclient.get("/incidents/1/timeline/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/incidents/1/timeline/", {"kind": "note", "body": "x"}),
+        ("edit", {"body": "x"}),
+        ("strike", {"reason": "x"}),
+    ],
+)
+def test_it_requires_login(client, incident, note, path, data):
+    if not path.startswith("/"):
+        path = f"/incidents/1/timeline/{note.pk}/{path}/"
+    before = _rows(incident)
+    response = client.post(path, data)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/accounts/login/")
+    assert _rows(incident) == before
