@@ -279,3 +279,19 @@ def test_a_refresh_costs_the_same_queries_whatever_the_number_of_incidents(
     few = queries()
     add_incidents(6)
     assert queries() == few
+
+
+def test_with_a_real_redis_client_that_cannot_connect_the_snapshot_answers(
+    client, components, liaison, incident, publish
+):
+    from django.core.cache.backends.redis import RedisCache
+
+    publish(incident=incident, by=liaison)
+    # Nothing listens on port 1: the real client fails the way it does when Redis is stopped.
+    options = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}
+    dead = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": options})
+    with mock.patch.object(public_cache, "cache", dead):
+        page = client.get("/status/")
+        summary = client.get("/status/api/v2/summary.json")
+    assert page.status_code == 200 and "Checkout errors" in page.content.decode()
+    assert summary.status_code == 200 and summary.json()["incidents"][0]["name"] == "Checkout errors"
