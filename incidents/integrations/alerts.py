@@ -80,15 +80,33 @@ def _title(summary: str) -> str:
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
 
 
+def _oncall_schedule(service):
+    """The on-call roster of the service's team (not a role roster like the IC's), if it has one."""
+    from roles.models import IncidentRole, Schedule
+
+    if not service.team_id:
+        return None
+    rosters = Schedule.objects.filter(team_id=service.team_id, role__in=["", IncidentRole.ON_CALL])
+    return rosters.order_by("role", "pk").first()
+
+
 def _page_on_call(*, incident: Incident, service, source_label: str) -> None:
-    """Page the service's people for a new alert incident; a failure to page is written down, not raised."""
+    """Page whoever is on call for the service (its team's roster, else its owners) for a new
+    alert incident; a failure to page is written down on the timeline, not raised."""
     from roles.services import page_send
 
+    message = f"{source_label}: {incident.title}"
+    schedule = _oncall_schedule(service)
     try:
+        if schedule is not None:
+            try:
+                with transaction.atomic():
+                    page_send(incident=incident, by=None, schedule=schedule, message=message)
+                return
+            except IncidentError:
+                pass  # an empty roster: the owners are the fallback
         with transaction.atomic():
-            page_send(
-                incident=incident, by=None, service=service, message=f"{source_label}: {incident.title}"
-            )
+            page_send(incident=incident, by=None, service=service, message=message)
     except IncidentError as error:
         timeline_record(
             incident=incident,

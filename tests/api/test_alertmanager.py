@@ -216,3 +216,25 @@ def test_the_payloads_of_a_real_alertmanager_open_and_clear_one_incident(client,
     )
     assert alerts_of(incident).last().body.startswith("Alerts cleared")
     assert not AlertGroup.objects.get().is_open
+
+
+def test_the_teams_on_call_roster_is_paged_before_the_owners(client, service):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from roles.models import LayerMember, RotationLayer, Schedule, Team
+
+    team = Team.objects.create(name="DBA")
+    service.team = team
+    service.save()
+    roster = Schedule.objects.create(name="DBA on call", team=team)
+    layer = RotationLayer.objects.create(
+        schedule=roster, start_date=(timezone.now() - timedelta(days=1)).date()
+    )
+    on_call = UserFactory()
+    LayerMember.objects.create(layer=layer, user=on_call, position=0)
+    post_alertmanager(client, payload("alertmanager_firing"), service.integration_key)
+    page = Page.objects.get()
+    assert page.schedule == roster
+    assert list(page.notified.values_list("pk", flat=True)) == [on_call.pk]
