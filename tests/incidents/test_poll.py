@@ -228,3 +228,14 @@ def test_a_stale_cache_entry_is_not_trusted_for_a_restricted_incident(client, ou
     cache.set(room_revision_key(security_incident.pk), (security_incident.revision, True))
     client.force_login(outsider)
     assert _poll(client, security_incident, rev=0).status_code == 404
+
+
+def test_an_entry_the_portal_wrote_arrives_signed_coolhead(rclient, incident):
+    incident.refresh_from_db()
+    seen = incident.revision
+    services.timeline_record(incident=incident, kind="alert", body="DiskFull on db1", author=None)
+    response = _poll(rclient, incident, rev=seen)
+    assert response.status_code == 200
+    new = response.content.decode()[response.content.decode().index("afterbegin:#timeline-entries") :]
+    assert "DiskFull on db1" in text_of(new)
+    assert "Coolhead" in text_of(new)
