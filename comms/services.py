@@ -234,6 +234,10 @@ def message_send(
     return message
 
 
+# A short wait for the broker when enqueuing on commit; the sweeper does the rest.
+ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
 def enqueue_deliveries(items: Sequence[tuple[int, str]]) -> None:
     """Hand deliveries to the workers: e-mail in batches (one SMTP session each), the rest one by one.
 
@@ -246,11 +250,19 @@ def enqueue_deliveries(items: Sequence[tuple[int, str]]) -> None:
     others = [pk for pk, kind in items if kind != Channel.Kind.EMAIL]
     size = email_batch_size()
     batches = [emails[i : i + size] for i in range(0, len(emails), size)] + [[pk] for pk in others]
-    for batch in batches:
+    for number, batch in enumerate(batches):
         try:
-            deliver.delay(batch)
+            deliver.apply_async([batch], retry_policy=ENQUEUE_RETRY_POLICY)
         except Exception:  # noqa: BLE001 - the sweeper is the safety net
-            logger.warning("Could not enqueue deliveries %s…; the sweeper will", batch[:5], exc_info=True)
+            # Stop at the first failure: a page must not wait on a dead broker
+            # once per batch. Everything not enqueued is pending in the outbox.
+            logger.warning(
+                "Broker unreachable: %d of %d delivery batches left for the sweeper",
+                len(batches) - number,
+                len(batches),
+                exc_info=True,
+            )
+            return
 
 
 @transaction.atomic
@@ -367,7 +379,11 @@ def _record_failure(delivery: Delivery, token: str, error: transports.SendError)
         from comms.tasks import deliver
 
         try:
-            deliver.apply_async([[delivery.pk]], countdown=retry_delay(delivery.attempts).total_seconds())
+            deliver.apply_async(
+                [[delivery.pk]],
+                countdown=retry_delay(delivery.attempts).total_seconds(),
+                retry_policy=ENQUEUE_RETRY_POLICY,
+            )
         except Exception:  # noqa: BLE001 - the sweeper picks up due failed rows
             logger.warning("Could not schedule the retry of delivery %s", delivery.pk, exc_info=True)
 

@@ -227,3 +227,22 @@ def test_the_per_batch_copy_matches_a_full_build(smtp, django_capture_on_commit_
         assert received.headers["List-Unsubscribe"] == "<https://status.example.com/u/1>"
         assert received.subject == str(expected["Subject"])
         assert received.text.replace("\r\n", "\n").strip() == "We are on it.\n\none\ntwo"
+
+
+def test_a_broker_outage_at_commit_keeps_the_rows_and_does_not_hold_up_the_caller(
+    db, settings, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    settings.COMMS_EMAIL_BATCH_SIZE = 2
+    with mock.patch.object(
+        tasks.deliver, "apply_async", side_effect=OperationalError("Redis is down")
+    ) as enqueue:
+        _write([f"r{i}@example.com" for i in range(6)], django_capture_on_commit_callbacks, execute=True)
+    assert enqueue.call_count == 1  # gave up at the first of three batches
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"pending"}
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert services.outbox_sweep() == 6
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
