@@ -261,3 +261,10 @@ def test_the_outbox_costs_a_bounded_number_of_queries(
 
 def test_the_outbox_channel_kinds_exist(db):
     assert {c.value for c in Channel.Kind} == {"email", "slack", "webhook", "in_app"}
+
+
+def test_admins_find_the_outbox_in_the_top_bar(client, staff_user, responder):
+    client.force_login(staff_user)
+    assert f'href="{reverse("outbox")}"' in client.get(reverse("dashboard")).text
+    client.force_login(responder)
+    assert f'href="{reverse("outbox")}"' not in client.get(reverse("dashboard")).text
