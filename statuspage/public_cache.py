@@ -29,6 +29,7 @@ from statuspage.documents import Document, all_documents, load_state, page_docum
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "statuspage:doc:"
+ETAG_PREFIX = "statuspage:etag:"
 REFRESH_LOCK_KEY = "statuspage:refresh-lock"
 REFRESHED_AT_KEY = "statuspage:refreshed-at"
 NAMES_KEY = "statuspage:doc-names"
@@ -39,6 +40,10 @@ LAZY_TTL_SECONDS = 300
 CACHE_BACKOFF_SECONDS = 5.0
 
 _cache_down_until = 0.0
+# Documents this process has served, by (name, ETag). A document never changes under
+# its ETag, so a hit asks the cache only for the small ETag, not the whole body.
+_memo: dict[tuple[str, str], Document] = {}
+MEMO_LIMIT = 512
 _snapshot_memo: dict[str, object] = {"stamp": None, "documents": {}}
 _snapshot_lock = threading.Lock()
 
@@ -53,6 +58,22 @@ def snapshot_path() -> Path:
 
 def _key(name: str) -> str:
     return KEY_PREFIX + name
+
+
+def _etag_key(name: str) -> str:
+    return ETAG_PREFIX + name
+
+
+def _entries(documents: dict[str, Document]) -> dict[str, object]:
+    entries: dict[str, object] = {_key(name): doc for name, doc in documents.items()}
+    entries.update({_etag_key(name): doc.etag for name, doc in documents.items()})
+    return entries
+
+
+def _remember(name: str, doc: Document) -> None:
+    if len(_memo) >= MEMO_LIMIT:
+        _memo.clear()
+    _memo[(name, doc.etag)] = doc
 
 
 def _cache_usable() -> bool:
@@ -138,9 +159,9 @@ def refresh(*, also: tuple[str, ...] | list[str] = (), force: bool = True) -> di
         if newer is not None and newer > stamp:
             return documents
         previous = cache.get(NAMES_KEY) or []
-        cache.set_many({_key(name): doc for name, doc in documents.items()}, timeout=None)
+        cache.set_many(_entries(documents), timeout=None)
         # Pages of incidents that are gone (deleted, taken down) must not live on in the cache.
-        gone = [_key(name) for name in previous if name not in documents]
+        gone = [key for name in previous if name not in documents for key in (_key(name), _etag_key(name))]
         if gone:
             cache.delete_many(gone)
         cache.set_many(
@@ -173,7 +194,7 @@ def seconds_since_refresh() -> float | None:
 
 def forget(names: list[str]) -> None:
     try:
-        cache.delete_many([_key(name) for name in names])
+        cache.delete_many([key for name in names for key in (_key(name), _etag_key(name))])
     except Exception as error:  # noqa: BLE001
         _cache_failed(error)
 
@@ -186,7 +207,7 @@ def _render_on_miss(name: str) -> Document | None:
         doc = single_document(name)
         if doc is not None and _cache_usable():
             try:
-                cache.set(_key(name), doc, timeout=LAZY_TTL_SECONDS)
+                cache.set_many(_entries({name: doc}), timeout=LAZY_TTL_SECONDS)
             except Exception as error:  # noqa: BLE001
                 _cache_failed(error)
         return doc
@@ -219,7 +240,12 @@ def lookup(name: str) -> Document | None:
     """
     if _cache_usable():
         try:
-            doc = cache.get(_key(name))
+            etag = cache.get(_etag_key(name))
+            doc = _memo.get((name, etag)) if etag else None
+            if doc is None:
+                doc = cache.get(_key(name))
+                if doc is not None:
+                    _remember(name, doc)
         except Exception as error:  # noqa: BLE001 - Redis down: fall through to the snapshot
             _cache_failed(error)
         else:
