@@ -69,9 +69,6 @@ def test_the_controls_offer_the_allowed_next_statuses(rclient, responder, incide
     services.incident_change_status(incident=incident, status="identified", by=responder)
     content = rclient.get(incident.get_absolute_url()).content.decode()
     select = re.search(r'<select id="status-select".*?</select>', content, flags=re.DOTALL).group(0)
-    assert re.findall(r'value="(\w+)"', select) == sorted(
-        ["investigating", "monitoring", "resolved"], key=select.index
-    )
     assert set(re.findall(r'value="(\w+)"', select)) == {"investigating", "monitoring", "resolved"}
     assert 'action="/incidents/1/severity/"' in content
     assert re.search(r'<option value="3"\s+selected>SEV-3', content)
