@@ -85,6 +85,7 @@ def _write_entry(
     occurred_at: datetime | None = None,
     backdate_reason: str = "",
     data: dict | None = None,
+    body_html: str | None = None,
 ) -> TimelineEntry:
     # The caller has bumped incident.revision already, in the same transaction.
     now = timezone.now()
@@ -92,7 +93,7 @@ def _write_entry(
         incident=incident,
         kind=kind,
         body=body,
-        body_html=render_markdown(body),
+        body_html=render_markdown(body) if body_html is None else body_html,
         author=author,
         occurred_at=occurred_at or now,
         recorded_at=now,
@@ -329,12 +330,16 @@ def timeline_add(
                 raise IncidentError("Say why the entry is back-dated.")
         else:
             occurred_at, backdate_reason = None, ""
+    # Render before taking the incident's lock: a long note must not hold up
+    # everyone else writing to the room.
+    body_html = render_markdown(body)
     incident = _lock(incident)
     _bump(incident)
     entry = _write_entry(
         incident=incident,
         kind=kind,
         body=body,
+        body_html=body_html,
         author=author,
         occurred_at=occurred_at,
         backdate_reason=backdate_reason.strip(),
@@ -345,6 +350,7 @@ def timeline_add(
 
 @transaction.atomic
 def timeline_edit(*, entry: TimelineEntry, body: str, by: AbstractBaseUser) -> TimelineEntry:
+    body_html = render_markdown(body.strip())
     incident = _lock(entry.incident)
     entry = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.kind not in TimelineEntry.WRITABLE_KINDS:
@@ -361,7 +367,7 @@ def timeline_edit(*, entry: TimelineEntry, body: str, by: AbstractBaseUser) -> T
     TimelineEntryEdit.objects.create(entry=entry, previous_body=entry.body, edited_by=by)
     _bump(incident)
     entry.body = body
-    entry.body_html = render_markdown(body)
+    entry.body_html = body_html
     entry.edited_at = timezone.now()
     entry.revision = incident.revision
     entry.save(update_fields=["body", "body_html", "edited_at", "revision"])
@@ -376,6 +382,8 @@ def timeline_strike(*, entry: TimelineEntry, by: AbstractBaseUser, reason: str) 
         raise IncidentError("The entry is struck already.")
     if entry.kind not in TimelineEntry.WRITABLE_KINDS:
         raise IncidentError("Entries written by the portal cannot be struck.")
+    if entry.author_id != by.pk and not by.is_staff:
+        raise IncidentError("Only the author can strike an entry through.")
     if not reason.strip():
         raise IncidentError("Say why the entry is struck through.")
     _bump(incident)

@@ -247,6 +247,20 @@ def test_it_does_not_strike_what_the_portal_wrote(responder, incident):
     assert not declared.is_struck
 
 
+def test_only_the_author_or_staff_strikes_an_entry(responder, staff_user, incident, note):
+    from tests.factories import UserFactory
+
+    colleague = UserFactory()
+    with pytest.raises(IncidentError, match="Only the author can strike an entry through."):
+        services.timeline_strike(entry=note, by=colleague, reason="Not mine to keep")
+    note.refresh_from_db()
+    assert not note.is_struck
+
+    services.timeline_strike(entry=note, by=staff_user, reason="Posted in the wrong incident")
+    note.refresh_from_db()
+    assert note.struck_by == staff_user
+
+
 # --- Participants and portal-written entries ------------------------------------------
 
 
