@@ -197,74 +197,67 @@ def _room_refusal(request: HttpRequest, incident: Incident, partial: str, **cont
     return render(request, template, _room_context(request, incident, **context), status=422)
 
 
-@login_required
-@require_POST
-def incident_change_status(request: HttpRequest, number: int) -> HttpResponse:
+def _control(request: HttpRequest, number: int, form_class: type[Form], change) -> HttpResponse:
+    """A status-and-severity control: validate, call the service, answer the room.
+
+    `change(incident, data)` calls the one service the control stands for.
+    """
     incident = selectors.incident_get(user=request.user, number=number)
-    form = forms.StatusForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.incident_change_status(
-                incident=incident,
-                status=form.cleaned_data["status"],
-                note=form.cleaned_data["note"],
-                by=request.user,
-            )
+            change(incident, form.cleaned_data)
         except IncidentError as error:
             form.add_error(None, str(error))
         else:
             return _room_answer(request, incident, "controls")
     return _room_refusal(request, incident, "controls", control_errors=_errors(form))
+
+
+@login_required
+@require_POST
+def incident_change_status(request: HttpRequest, number: int) -> HttpResponse:
+    return _control(
+        request,
+        number,
+        forms.StatusForm,
+        lambda incident, data: services.incident_change_status(incident=incident, by=request.user, **data),
+    )
 
 
 @login_required
 @require_POST
 def incident_change_severity(request: HttpRequest, number: int) -> HttpResponse:
-    incident = selectors.incident_get(user=request.user, number=number)
-    form = forms.SeverityForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_change_severity(
-                incident=incident,
-                severity=form.cleaned_data["severity"],
-                note=form.cleaned_data["note"],
-                by=request.user,
-            )
-        except IncidentError as error:
-            form.add_error(None, str(error))
-        else:
-            return _room_answer(request, incident, "controls")
-    return _room_refusal(request, incident, "controls", control_errors=_errors(form))
+    return _control(
+        request,
+        number,
+        forms.SeverityForm,
+        lambda incident, data: services.incident_change_severity(incident=incident, by=request.user, **data),
+    )
 
 
 @login_required
 @require_POST
 def incident_reopen(request: HttpRequest, number: int) -> HttpResponse:
-    incident = selectors.incident_get(user=request.user, number=number)
-    form = forms.ReopenForm(request.POST)
-    if form.is_valid():
-        try:
-            services.incident_reopen(incident=incident, reason=form.cleaned_data["reason"], by=request.user)
-        except IncidentError as error:
-            form.add_error(None, str(error))
-        else:
-            return _room_answer(request, incident, "controls")
-    return _room_refusal(request, incident, "controls", control_errors=_errors(form))
+    return _control(
+        request,
+        number,
+        forms.ReopenForm,
+        lambda incident, data: services.incident_reopen(incident=incident, by=request.user, **data),
+    )
 
 
 @login_required
 @require_POST
 def incident_deploy_freeze(request: HttpRequest, number: int) -> HttpResponse:
-    incident = selectors.incident_get(user=request.user, number=number)
-    form = forms.DeployFreezeForm(request.POST)
-    form.is_valid()
-    try:
-        services.incident_set_deploy_freeze(
-            incident=incident, freeze=form.cleaned_data.get("freeze", False), by=request.user
-        )
-    except IncidentError as error:
-        return _room_refusal(request, incident, "controls", control_errors=[str(error)])
-    return _room_answer(request, incident, "controls")
+    return _control(
+        request,
+        number,
+        forms.DeployFreezeForm,
+        lambda incident, data: services.incident_set_deploy_freeze(
+            incident=incident, by=request.user, **data
+        ),
+    )
 
 
 @login_required
