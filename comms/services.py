@@ -443,9 +443,16 @@ def _deliveries_send(delivery_ids: Sequence[int]) -> dict[str, int]:
     others = [d for d in claimed if d.channel.kind != Channel.Kind.EMAIL]
 
     if emails:
+        unreachable: transports.SendError | None = None
         with transports.EmailSession() as session:
             for delivery in emails:
                 keep_lease()
+                if unreachable is not None:
+                    # The mail server is down: the rest of the batch waits for the
+                    # retry instead of each waiting for its own connect timeout.
+                    _record_failure(delivery, token, unreachable)
+                    outcome["failed"] += 1
+                    continue
                 try:
                     session.send(delivery)
                 except transports.SendError as error:
@@ -453,6 +460,7 @@ def _deliveries_send(delivery_ids: Sequence[int]) -> dict[str, int]:
                     outcome["failed"] += 1
                     if error.connection_lost:
                         session.reset()
+                        unreachable = transports.SendError(f"Not tried: {error}", permanent=False)
                     continue
                 if _record_sent(delivery, token):
                     outcome["sent"] += 1
