@@ -69,17 +69,18 @@ def _outbox_user(request: HttpRequest) -> None:
 def outbox(request: HttpRequest) -> HttpResponse:
     _outbox_user(request)
     form = forms.OutboxFilterForm(request.GET)
+    template = "comms/outbox.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
     if not form.is_valid():
-        return render(request, "comms/outbox.html", {"form": form, "page": None}, status=400)
+        # 422: htmx swaps it in (see base.html), so the message shows where the results were.
+        return render(request, template, {"form": form, "page": None}, status=422)
     qs = selectors.outbox_messages(
         user=request.user,
         incident_number=form.cleaned_data["incident"],
         state=form.cleaned_data["state"],
     )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    template = "comms/outbox.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#results"
     return render(request, template, {"form": form, "page": page})
 
 

@@ -155,11 +155,14 @@ def test_the_outbox_filters_by_incident_and_state(client, staff_user, incident, 
 
 
 @pytest.mark.parametrize("query", [{"incident": "checkout"}, {"state": "lost"}])
-def test_a_bad_outbox_filter_is_a_400_with_a_message(client, staff_user, query):
+def test_a_bad_outbox_filter_is_a_422_with_a_message(client, staff_user, query):
     client.force_login(staff_user)
     response = client.get(reverse("outbox"), query)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert 'role="alert"' in response.text
+    partial = client.get(reverse("outbox"), query, headers={"HX-Request": "true"})
+    assert partial.status_code == 422
+    assert partial.text.lstrip().startswith('<div id="results">')
 
 
 def test_a_responder_who_commands_nothing_cannot_open_the_outbox(client, outsider, incident):
