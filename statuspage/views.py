@@ -276,7 +276,11 @@ def public_update(request: HttpRequest, number: int) -> HttpResponse:
         data = request.POST.copy()
         status = data.get("status") if data.get("status") in IncidentStatus.values else "investigating"
         data["body"] = _template_body(status)
-        form = PublicUpdateForm(initial=data.dict(), components=components)
+        initial = data.dict()
+        # An unticked box is absent from the POST: keep it unticked rather than back to its default.
+        for box in ("deliver_notifications", "confirm_restricted"):
+            initial.setdefault(box, False)
+        form = PublicUpdateForm(initial=initial, components=components)
         return render(request, "statuspage/public_update.html", {**context, "form": form})
 
     form = PublicUpdateForm(request.POST, components=components)

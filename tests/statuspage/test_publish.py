@@ -91,6 +91,11 @@ def test_the_template_button_fills_in_the_message_for_the_status(client, compone
     )
     assert response.status_code == 200
     assert "A fix has been put in place and we are monitoring the results." in response.content.decode()
+    unticked = form_data(components, status="resolved", action="template")
+    del unticked["deliver_notifications"]
+    html = client.post(url(incident), unticked).content.decode()
+    assert 'name="deliver_notifications" checked' not in html
+    assert 'name="deliver_notifications" checked' in response.content.decode()
 
 
 def test_the_incident_commander_and_admins_may_publish(client, components, incident, admin_user):
