@@ -159,6 +159,10 @@ else:
         "processed_folder": str(RUN_DIR / "broker-processed"),
         "store_processed": False,
     }
+    # Any process may enqueue first (migrate, load_demo, the web server), and
+    # kombu's filesystem transport fails on a folder that is not there.
+    for _folder in ("broker", "broker-processed"):
+        (RUN_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

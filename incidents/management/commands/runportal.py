@@ -19,8 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, host: str, **options) -> None:
         settings.RUN_DIR.mkdir(parents=True, exist_ok=True)
-        for folder in ("broker", "broker-processed"):
-            (settings.RUN_DIR / folder).mkdir(exist_ok=True)
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
