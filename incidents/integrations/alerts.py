@@ -188,7 +188,9 @@ def _alert_trigger(
         # that the unique constraint then throws away: less wasted work in a
         # burst. The constraint, not this lock, is what guarantees one incident.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [service.pk, dedup_key])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"alert-group:{service.pk}:{dedup_key}"]
+            )
     group = _open_group(service, dedup_key)
     if group is not None and not group.incident.is_open:
         # A person resolved or declined the incident: its alert group is over,
