@@ -70,3 +70,23 @@ def env_url(name: str, default: str, *, schemes: set[str]) -> str:
     if parsed.scheme != "unix" and not (parsed.hostname and port_ok):
         raise ImproperlyConfigured(f"{name} must be a URL with a host (and a valid port), not {value!r}")
     return value
+
+
+def env_severity_minutes(name: str, default: dict[int, int]) -> dict[int, int]:
+    """A per-severity table such as "1:30,2:30" (SEV-1 and SEV-2 every 30 minutes)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    table: dict[int, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        severity, _, minutes = item.partition(":")
+        try:
+            sev, mins = int(severity), int(minutes)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must look like 1:30,2:30 (severity:minutes), not {value!r}"
+            ) from None
+        if not 1 <= sev <= 5 or mins < 1:
+            raise ImproperlyConfigured(f"{name}: severity must be 1-5 and minutes at least 1 in {item!r}")
+        table[sev] = mins
+    return table

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_int, env_list, env_severity_minutes, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, cache, mail).
@@ -356,3 +356,14 @@ STATUSPAGE_SUBSCRIBE_LIMIT = env_int("STATUSPAGE_SUBSCRIBE_LIMIT", 5, minimum=1)
 STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS = env_int("STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS", 600, minimum=1)
 # Only for benchmarks/statuspage_bench.py: ?fresh=1 renders the page from the database.
 STATUSPAGE_ALLOW_CACHE_BYPASS = env_bool("STATUSPAGE_ALLOW_CACHE_BYPASS", False)
+
+# --- Roles: paging, handover and reminders (see roles/conf.py) ------------------------
+ROLES_PAGE_ACK_MAX_AGE_SECONDS = env_int("ROLES_PAGE_ACK_MAX_AGE_SECONDS", 24 * 3600, minimum=60)
+ROLES_PERSON_ESCALATION_MINUTES = env_int("ROLES_PERSON_ESCALATION_MINUTES", 5, minimum=1)
+ROLES_EXECUTIVE_SUMMARY_MINUTES = env_severity_minutes("ROLES_EXECUTIVE_SUMMARY_MINUTES", {1: 30, 2: 30})
+ROLES_PUBLIC_UPDATE_OVERDUE_MINUTES = env_severity_minutes(
+    "ROLES_PUBLIC_UPDATE_OVERDUE_MINUTES", {1: 30, 2: 30}
+)
+ROLES_CHECKUP_HOURS = env_int("ROLES_CHECKUP_HOURS", 4, minimum=1)
+ROLES_HANDOVER_LEAD_MINUTES = env_int("ROLES_HANDOVER_LEAD_MINUTES", 15, minimum=0)
+ROLES_HANDOVER_WINDOW_HOURS = env_int("ROLES_HANDOVER_WINDOW_HOURS", 8, minimum=1)
