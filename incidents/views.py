@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from incidents import forms, selectors, services
 from incidents.models import Incident, TimelineEntry
 from incidents.services import IncidentError
+from roles.models import IncidentRole
 from roles.selectors import current_role_holders
 
 # A room that fell further behind than this reloads instead of patching itself.
@@ -53,11 +54,15 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
 
 def _room_context(request: HttpRequest, incident: Incident, **extra) -> dict:
     entries, older = selectors.timeline_page(incident=incident, before=None, size=settings.TIMELINE_PAGE_SIZE)
+    holders = current_role_holders([incident.pk]).get(incident.pk, [])
     context = {
         "incident": incident,
         "entries": entries,
         "older": older,
-        "role_holders": current_role_holders([incident.pk]).get(incident.pk, []),
+        "role_holders": holders,
+        # The outbox is for admins and the incident's commander (comms.views.outbox).
+        "may_see_outbox": request.user.is_staff
+        or any(a.role == IncidentRole.INCIDENT_COMMANDER and a.user_id == request.user.pk for a in holders),
         "next_statuses": [s for s in Incident.Status if s in services.TRANSITIONS[incident.status]],
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),

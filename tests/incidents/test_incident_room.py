@@ -265,3 +265,18 @@ def test_a_cursor_in_another_zone_means_the_same_instant(rclient, responder, inc
     incident.refresh_from_db()
     response = rclient.get(incident.get_absolute_url(), {"before": f"{when}_{10**6}"}, headers=hx)
     assert response.status_code == 200
+
+
+def test_it_links_the_outbox_only_for_those_who_may_open_it(client, incident):
+    from roles.services import role_assign
+    from tests.factories import UserFactory
+
+    commander, bystander = UserFactory(), UserFactory()
+    role_assign(incident=incident, role="incident_commander", user=commander, by=None)
+    outbox_link = f"/comms/outbox/?incident={incident.number}"
+
+    client.force_login(bystander)
+    assert outbox_link not in client.get(incident.get_absolute_url()).content.decode()
+    client.force_login(commander)
+    assert outbox_link in client.get(incident.get_absolute_url()).content.decode()
+    assert client.get(outbox_link).status_code == 200
