@@ -15,6 +15,7 @@ concurrent triggers both try to insert, the database lets one win, and the
 loser (inside a savepoint) rolls back its incident and re-reads the winner.
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,27 +118,53 @@ def _page_on_call(*, incident: Incident, service, source_label: str) -> None:
         )
 
 
-def _count_plain_duplicate(
-    *, service, dedup_key: str, summary: str, alerts: list[FiringAlert] | None
+def alert_count_duplicate(
+    *,
+    dedup_key: str,
+    summary: str | None = None,
+    alert_keys: list[str] | None = None,
+    service_id: int | None = None,
+    integration_key: str | None = None,
 ) -> bool:
-    """The common case of a burst or a re-send, in one UPDATE: the open group of an open
-    incident has seen exactly this already (same summary, or every one of these alerts).
+    """The common case of a burst or a re-send, in one statement: count the event on the open
+    group of an open incident when that group has seen exactly this already (the same summary,
+    or every one of these Alertmanager alerts). Returns False when there is anything to write
+    down: the caller then takes the locked path.
 
-    Returns False when there is anything to write down; the caller then takes the lock.
+    Written in SQL because it is the hot path of a burst: one UPDATE that also checks the
+    service's integration key, instead of a key lookup and an ORM-built UPDATE.
     """
-    duplicate = AlertGroup.objects.filter(
-        service=service,
-        dedup_key=dedup_key,
-        resolved_at__isnull=True,
-        incident__status__in=Incident.OPEN_STATUSES,
-    )
-    if alerts is None:
-        duplicate = duplicate.filter(summary=summary[:1024])
-    elif alerts and connection.vendor == "postgresql":
-        duplicate = duplicate.filter(seen_alerts__contains=[a.key for a in alerts])
-    else:
+    from roles.models import Service
+
+    if (summary is None) == (alert_keys is None) or (service_id is None) == (integration_key is None):
+        raise ValueError("Give a summary or alert keys, and a service id or an integration key.")
+    if alert_keys is not None and (not alert_keys or connection.vendor != "postgresql"):
         return False  # SQLite has no JSON containment: the locked path decides
-    return bool(duplicate.update(event_count=F("event_count") + 1, last_event_at=timezone.now()))
+    group, incident, service = AlertGroup._meta.db_table, Incident._meta.db_table, Service._meta.db_table
+    statuses = list(Incident.OPEN_STATUSES)
+    sql = [
+        f"UPDATE {group} SET event_count = {group}.event_count + 1, last_event_at = %s",
+        f"FROM {incident}, {service}",
+        f"WHERE {incident}.id = {group}.incident_id AND {service}.id = {group}.service_id",
+        f"AND {group}.dedup_key = %s AND {group}.resolved_at IS NULL",
+        f"AND {incident}.status IN ({', '.join(['%s'] * len(statuses))})",
+    ]
+    params: list = [timezone.now(), dedup_key, *statuses]
+    if service_id is not None:
+        sql.append(f"AND {service}.id = %s")
+        params.append(service_id)
+    else:
+        sql.append(f"AND {service}.integration_key = %s")
+        params.append(integration_key)
+    if summary is not None:
+        sql.append(f"AND {group}.summary = %s")
+        params.append(summary[:1024])
+    else:
+        sql.append(f"AND {group}.seen_alerts @> %s::jsonb")
+        params.append(json.dumps(alert_keys))
+    with connection.cursor() as cursor:
+        cursor.execute(" ".join(sql), params)
+        return cursor.rowcount == 1
 
 
 def alert_trigger(
@@ -154,7 +181,13 @@ def alert_trigger(
     """A trigger (or a firing notification) for the service's alert group with this key."""
     if not dedup_key or len(dedup_key) > MAX_DEDUP_KEY:
         raise IncidentError(f"A dedup key is 1 to {MAX_DEDUP_KEY} characters.")
-    if _count_plain_duplicate(service=service, dedup_key=dedup_key, summary=summary, alerts=alerts):
+    counted = alert_count_duplicate(
+        service_id=service.pk,
+        dedup_key=dedup_key,
+        summary=summary if alerts is None else None,
+        alert_keys=[a.key for a in alerts] if alerts is not None else None,
+    )
+    if counted:
         return AlertOutcome(group=None, duplicate=True)
     return _alert_trigger(
         service=service,

@@ -22,7 +22,7 @@ from incidents.integrations.sources import (
     read_body,
     service_for_key,
 )
-from incidents.models import AlertGroup
+from incidents.models import AlertGroup, AlertSettings
 from incidents.services import IncidentError
 
 logger = logging.getLogger(__name__)
@@ -47,10 +47,25 @@ def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
             401, "Send the service's integration key as 'Authorization: Bearer <key>'.", "not_authenticated"
         )
     try:
+        data = parse_json_object(read_body(request))
+        # Alertmanager re-sends its groups on every interval: a notification whose
+        # alerts the open group has all seen is counted in one statement (which also
+        # checks the key), before anything else is read. Identities do not depend on
+        # the service's settings, so the defaults do for this first reading.
+        notification = parse_alertmanager(data, AlertSettings())
+        if (
+            notification.status == "firing"
+            and not notification.resolved
+            and alerts.alert_count_duplicate(
+                integration_key=key,
+                dedup_key=notification.dedup_key,
+                alert_keys=[a.key for a in notification.firing],
+            )
+        ):
+            return JsonResponse({"status": "ok", "incident": None, "created": False, "recorded": False})
         service = service_for_key(key)
         if service is None:
             return _error(401, "No service has this integration key.", "invalid_integration_key")
-        data = parse_json_object(read_body(request))
         notification = parse_alertmanager(data, alerts.alert_settings_for(service))
         source = AlertGroup.Source.ALERTMANAGER
         extra = {"group_key": notification.group_key[:1000], "receiver": notification.receiver}
@@ -107,6 +122,13 @@ def _pd_invalid(message: str, errors: list[str], status: int = 400) -> JsonRespo
 def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     try:
         event = parse_pagerduty(parse_json_object(read_body(request)))
+        if event.action == "trigger" and alerts.alert_count_duplicate(
+            integration_key=event.routing_key, dedup_key=event.dedup_key, summary=event.summary
+        ):
+            # A duplicate of an open alert: counted, nothing else to do (the hot path of a burst).
+            return JsonResponse(
+                {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}, status=202
+            )
         service = service_for_key(event.routing_key)
         if service is None:
             return _pd_invalid("Event object is invalid", ["Invalid routing key"])
