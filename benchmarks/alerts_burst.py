@@ -13,7 +13,8 @@ What it does:
      incident per key, and every accepted event counted on its alert group;
   5. stops gunicorn and drops the scratch database.
 
-Run: .venv/bin/python benchmarks/alerts_burst.py [--events 3000] [--keys 100] [--clients 16] [--workers 3]
+Run: .venv/bin/python benchmarks/alerts_burst.py [--events 3000] [--keys 100] [--clients 16]
+       [--workers 2] [--threads 8] [--alertmanager]
 Goal (DESIGN.md): at least 300 events/s on a 2-core machine, none lost, none duplicated.
 """
 
@@ -227,8 +228,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--keys", type=int, default=100)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8750")))
     parser.add_argument(
         "--alertmanager", action="store_true", help="half of the events as Alertmanager notifications"
