@@ -127,3 +127,7 @@ def test_settings_page_cannot_revoke_someone_elses_token(responder_client, outsi
     row, _ = api_token_issue(user=outsider, name="theirs")
     assert responder_client.post(f"/settings/api-tokens/{row.pk}/revoke/").status_code == 404
     assert ApiToken.objects.get(pk=row.pk).revoked_at is None
+
+
+def test_every_page_links_to_the_token_settings(responder_client):
+    assert b'href="/settings/api-tokens/"' in responder_client.get("/").content
