@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "SeverityEnum": "incidents.models.Severity",
         "PageStatusEnum": "roles.models.Page.Status",
         "ComponentStatusEnum": "statuspage.models.ComponentStatus",
         "PublicIncidentStatusEnum": "statuspage.models.IncidentStatus",

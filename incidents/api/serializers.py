@@ -338,3 +338,16 @@ class WebhookCreatedSerializer(WebhookSerializer):
     secret = serializers.CharField(
         read_only=True, help_text="Verify X-Coolhead-Signature with it; shown once."
     )
+
+
+class AlertSettingsSerializer(serializers.Serializer):
+    integration_key = serializers.CharField(
+        source="service.integration_key",
+        read_only=True,
+        help_text="Alertmanager bearer token / PagerDuty routing_key.",
+    )
+    severity_label = serializers.CharField(max_length=100)
+    severity_map = serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=5))
+    default_severity = serializers.ChoiceField(choices=Severity.choices)
+    auto_resolve = serializers.BooleanField()
+    page_on_call = serializers.BooleanField()

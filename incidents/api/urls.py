@@ -51,6 +51,11 @@ urlpatterns = [
         name="component_status",
     ),
     path("services/", views.ServiceListView.as_view(), name="service_list"),
+    path(
+        "services/<int:service_id>/alert-settings/",
+        views.ServiceAlertSettingsView.as_view(),
+        name="service_alert_settings",
+    ),
     path("oncall/", views.OnCallView.as_view(), name="oncall"),
     path("webhooks/", views.WebhookListView.as_view(), name="webhook_list"),
     path("webhooks/<int:webhook_id>/", views.WebhookDetailView.as_view(), name="webhook_detail"),

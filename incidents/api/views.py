@@ -16,6 +16,7 @@ from incidents import services
 from incidents.api import serializers as s
 from incidents.api.errors import error_response
 from incidents.api.tokens import api_token_issue, api_token_revoke
+from incidents.integrations.alerts import alert_settings_for, alert_settings_update
 from incidents.integrations.webhooks import webhook_subscribe, webhook_unsubscribe
 from incidents.models import ApiToken, Incident, OutgoingWebhook, TimelineEntry
 from incidents.selectors import IncidentFilters, incident_list, incidents_visible_to
@@ -414,3 +415,31 @@ class WebhookDetailView(APIView):
         subscription = get_object_or_404(OutgoingWebhook, pk=webhook_id)
         webhook_unsubscribe(subscription=subscription)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ServiceAlertSettingsView(APIView):
+    """How a service's alerts become incidents, and its integration key (admins)."""
+
+    @extend_schema(
+        summary="A service's alert settings and integration key (admins)",
+        responses={200: s.AlertSettingsSerializer, **_errors(403, 404)},
+    )
+    def get(self, request, service_id: int):
+        require_staff(request)
+        service = get_object_or_404(Service, pk=service_id)
+        return Response(s.AlertSettingsSerializer(alert_settings_for(service)).data)
+
+    @extend_schema(
+        summary="Change a service's alert settings (admins)",
+        request=s.AlertSettingsSerializer,
+        responses={200: s.AlertSettingsSerializer, **_errors(400, 403, 404)},
+    )
+    def put(self, request, service_id: int):
+        require_staff(request)
+        service = get_object_or_404(Service, pk=service_id)
+        data = _validated(s.AlertSettingsSerializer, request)
+        try:
+            updated = alert_settings_update(service=service, **data)
+        except IncidentError as error:
+            return error_response(400, str(error), "invalid")
+        return Response(s.AlertSettingsSerializer(updated).data)

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from incidents.models import AlertGroup, AlertSettings, Incident, TimelineEntry
+from incidents.models import AlertGroup, AlertSettings, Incident, Severity, TimelineEntry
 from incidents.services import IncidentError, incident_change_status, incident_declare, timeline_record
 
 logger = logging.getLogger(__name__)
@@ -388,3 +388,38 @@ def alert_cleared_partly(*, service, dedup_key: str, source: str, cleared: list[
         data={"source": source, "dedup_key": dedup_key, "event": "partly_resolved"},
     )
     return AlertOutcome(group=group, changed=True)
+
+
+@transaction.atomic
+def alert_settings_update(
+    *,
+    service,
+    severity_label: str,
+    severity_map: dict,
+    default_severity: int,
+    auto_resolve: bool,
+    page_on_call: bool,
+) -> AlertSettings:
+    """Set how a service's alerts become incidents (creates the settings on first use)."""
+    severity_label = (severity_label or "").strip()
+    if not severity_label or len(severity_label) > 100:
+        raise IncidentError("The severity label is a label name of 1 to 100 characters.")
+    if not isinstance(severity_map, dict) or len(severity_map) > 50:
+        raise IncidentError("The severity map is an object of at most 50 label values.")
+    cleaned: dict[str, int] = {}
+    for value, sev in severity_map.items():
+        if not isinstance(value, str) or not value.strip() or len(value) > 100:
+            raise IncidentError("Severity map keys are label values of 1 to 100 characters.")
+        if isinstance(sev, bool) or sev not in Severity.values:
+            raise IncidentError(f"{value!r} must map to a severity from 1 to 5, not {sev!r}.")
+        cleaned[value.strip().lower()] = sev
+    if default_severity not in Severity.values:
+        raise IncidentError("The default severity is 1 to 5.")
+    settings_, _ = AlertSettings.objects.select_for_update().get_or_create(service=service)
+    settings_.severity_label = severity_label
+    settings_.severity_map = cleaned
+    settings_.default_severity = default_severity
+    settings_.auto_resolve = auto_resolve
+    settings_.page_on_call = page_on_call
+    settings_.save()
+    return settings_

@@ -238,3 +238,27 @@ def test_the_teams_on_call_roster_is_paged_before_the_owners(client, service):
     page = Page.objects.get()
     assert page.schedule == roster
     assert list(page.notified.values_list("pk", flat=True)) == [on_call.pk]
+
+
+def test_admins_read_and_change_a_services_alert_settings(service, user):
+    from tests.api.conftest import TokenClient
+
+    admin = TokenClient(UserFactory(is_staff=True))
+    url = f"/api/v1/services/{service.pk}/alert-settings/"
+    assert TokenClient(user).get(url).status_code == 403
+    current = admin.get(url).json()
+    assert current["integration_key"] == service.integration_key and current["severity_label"] == "severity"
+    new = {
+        "severity_label": "priority",
+        "severity_map": {"P1": 1},
+        "default_severity": 4,
+        "auto_resolve": True,
+        "page_on_call": False,
+    }
+    response = admin.put(url, new, format="json")
+    assert response.status_code == 200, response.content
+    settings_ = AlertSettings.objects.get(service=service)
+    assert settings_.severity_map == {"p1": 1} and settings_.auto_resolve and not settings_.page_on_call
+    bad = admin.put(url, {**new, "severity_map": {"P1": 9}}, format="json")
+    assert bad.status_code == 400 and "severity_map.P1" in bad.json()["errors"]
+    assert AlertSettings.objects.get(service=service).severity_map == {"p1": 1}
