@@ -1,4 +1,5 @@
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from incidents.api import views
@@ -61,4 +62,11 @@ urlpatterns = [
     path("webhooks/<int:webhook_id>/", views.WebhookDetailView.as_view(), name="webhook_detail"),
     path("tokens/", views.TokenListView.as_view(), name="token_list"),
     path("tokens/<int:token_id>/revoke/", views.TokenRevokeView.as_view(), name="token_revoke"),
+    # Anything else under /api/v1/ answers in the API's error format, not with an HTML page.
+    re_path(
+        r"^.*$",
+        lambda request: JsonResponse(
+            {"detail": "No such API endpoint.", "code": "not_found", "errors": {}}, status=404
+        ),
+    ),
 ]

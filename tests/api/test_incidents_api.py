@@ -214,3 +214,7 @@ def test_a_body_over_512_kb_is_413(api):
 def test_a_form_body_is_415(api):
     response = api.post("/api/v1/incidents/", {"title": "x", "severity": 3})
     assert_error(response, 415)
+
+
+def test_an_unknown_api_path_answers_in_the_error_format(api):
+    assert_error(api.get("/api/v1/nothing-here/"), 404, "not_found")
