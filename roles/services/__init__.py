@@ -1,0 +1,57 @@
+"""Every change to roles, pages, handovers and executive summaries goes through here.
+
+Each service checks who may do it and what state allows it, writes the row and
+its timeline entry in one transaction (incidents.services.timeline_record), and
+sends messages only through comms.message_send in that same transaction, so
+that a refused or rolled-back change sends nothing.
+
+The services live in one module per domain; import them from here
+(`from roles.services import role_assign`):
+
+- assignments: role_assign, role_release, checklist_tick
+- paging: page_send, page_incident_commander (who is paged, at which step)
+- escalation: page_escalate, pages_escalate_overdue, page_acknowledge
+- ack_links: the signed links that acknowledge a page
+- handover: handover_submit, handover_prompts_send
+- reminders: reminders_send
+- summaries: executive_summary_send and who may send one
+- _common: RoleError, NotAllowed, and the helpers the modules share (_send, _name...)
+"""
+
+from incidents.services import IncidentError
+from roles.services._common import NotAllowed, RoleError, personal_webhook_channel, recipients_for
+from roles.services.ack_links import ACK_SALT, page_ack_read, page_ack_token, page_ack_url
+from roles.services.assignments import checklist_tick, role_assign, role_release
+from roles.services.escalation import page_acknowledge, page_escalate, pages_escalate_overdue
+from roles.services.handover import handover_note_compose, handover_prompts_send, handover_submit
+from roles.services.paging import page_incident_commander, page_send
+from roles.services.reminders import reminders_send
+from roles.services.summaries import executive_summary_send, may_send_executive_summary, stakeholder_teams
+
+__all__ = [
+    # IncidentError is what views catch (`except services.IncidentError`): RoleError is one.
+    "ACK_SALT",
+    "IncidentError",
+    "NotAllowed",
+    "RoleError",
+    "checklist_tick",
+    "executive_summary_send",
+    "handover_note_compose",
+    "handover_prompts_send",
+    "handover_submit",
+    "may_send_executive_summary",
+    "page_ack_read",
+    "page_ack_token",
+    "page_ack_url",
+    "page_acknowledge",
+    "page_escalate",
+    "page_incident_commander",
+    "page_send",
+    "pages_escalate_overdue",
+    "personal_webhook_channel",
+    "recipients_for",
+    "reminders_send",
+    "role_assign",
+    "role_release",
+    "stakeholder_teams",
+]

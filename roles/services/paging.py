@@ -1,0 +1,241 @@
+"""Sending a page: to a person, a service's owners, a schedule, or the on-call Incident Commander.
+
+Builds the escalation chain (who is paged at each step), notifies the first
+step and schedules the escalation; escalation.py moves it along from there.
+"""
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Incident, Participation, TimelineEntry
+from incidents.services import timeline_record
+from roles import conf
+from roles.models import IncidentRole, Page, Schedule, Service
+from roles.selectors import is_out_of_office, oncall_at, rotation_after
+from roles.services._common import RoleError, _absolute, _name, _room_url, _send, _subject
+from roles.services.ack_links import page_ack_url
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+
+def _reachable(users, now: datetime) -> list[AbstractBaseUser]:
+    seen: set[int] = set()
+    found = []
+    for user in users:
+        if user is None or not user.is_active or user.pk in seen or is_out_of_office(user, now):
+            continue
+        seen.add(user.pk)
+        found.append(user)
+    return found
+
+
+def _service_steps(service: Service, now: datetime) -> list[list[int]]:
+    owners = _reachable([service.primary_owner, service.secondary_owner], now)
+    steps = [[u.pk] for u in owners]
+    if service.team_id:
+        team = _reachable(service.team.members.order_by("first_name", "last_name", "pk"), now)
+        steps += [[u.pk] for u in team if [u.pk] not in steps]
+    return steps
+
+
+def _schedule_steps(schedule: Schedule, now: datetime, *, together: bool) -> list[list[int]]:
+    """Primary, then backup, then the rest of the rotation in turn; out-of-office people skipped.
+
+    `together` notifies the primary and the backup in the first step (`!ic page`).
+    """
+    primary, backup = oncall_at(schedule, now)
+    first = _reachable([primary, backup], now)
+    rest = [u for u in _reachable(rotation_after(schedule, now), now) if u not in first]
+    if together:
+        steps = [[u.pk for u in first]] if first else []
+    else:
+        steps = [[u.pk] for u in first]
+    return steps + [[u.pk] for u in rest]
+
+
+def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict]:
+    incident = page.incident
+    ack = _absolute(page_ack_url(page=page, user=user))
+    why = {
+        Page.Target.INCIDENT_COMMANDER: "You are paged as the on-call Incident Commander.",
+        Page.Target.SCHEDULE: f"You are on call for {page.schedule}."
+        if page.schedule
+        else "You are on call.",
+        Page.Target.SERVICE: f"You own {page.service}." if page.service else "You own an affected service.",
+        Page.Target.PERSON: f"{_name(page.created_by)} asks for your help.",
+    }[page.target]
+    lines = [
+        f"**{incident.reference} {incident.severity_label}: {incident.title}**",
+        "",
+        why,
+    ]
+    if page.message:
+        lines += ["", page.message]
+    if page.level:
+        lines += ["", "Escalated: nobody acknowledged before you."]
+    lines += ["", f"Acknowledge: {ack}", f"Incident room: {_room_url(incident)}"]
+    context = {
+        "page": page.pk,
+        "incident": incident.reference,
+        "ack_url": ack,
+        "room_url": _room_url(incident),
+    }
+    return _subject(incident, f"Page: {incident.title}"), "\n".join(lines), context
+
+
+def _notify(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
+    users = list(User.objects.filter(pk__in=user_ids))
+    users.sort(key=lambda u: list(user_ids).index(u.pk))
+    for user in users:
+        # A page is an invitation: the person can open a restricted incident.
+        Participation.objects.get_or_create(incident=page.incident, user=user)
+        page.notified.add(user)
+        subject, body, context = _page_text(page, user)
+        _send(
+            kind="page",
+            subject=subject,
+            body=body,
+            to=[user],
+            incident=page.incident,
+            dedup_key=f"page:{page.pk}:{page.level}:{user.pk}",
+            context=context,
+        )
+    return users
+
+
+def _schedule_escalation(page: Page) -> None:
+    page_id, token, eta = page.pk, str(page.escalation_token), page.escalates_at
+
+    def enqueue() -> None:
+        from roles.tasks import page_escalate
+
+        try:
+            page_escalate.apply_async((page_id, token), eta=eta)
+        except Exception:  # noqa: BLE001 - the beat sweep escalates overdue pages too
+            logger.warning("Could not schedule the escalation of page %s", page_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def _names(users: Sequence[AbstractBaseUser]) -> str:
+    names = [_name(u) for u in users]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@transaction.atomic
+def page_send(
+    *,
+    incident: Incident,
+    by: AbstractBaseUser | None,
+    person: AbstractBaseUser | None = None,
+    service: Service | None = None,
+    schedule: Schedule | None = None,
+    message: str = "",
+) -> Page:
+    """Page a person, a service's owners, or whoever is on call for a schedule."""
+    if sum(x is not None for x in (person, service, schedule)) != 1:
+        raise RoleError("Page one person, one service or one schedule.")
+    now = timezone.now()
+    if person is not None:
+        if not person.is_active:
+            raise RoleError(f"{_name(person)} is not an active user and cannot be paged.")
+        target, steps, minutes, what = Page.Target.PERSON, [[person.pk]], conf.person_escalation_minutes(), ""
+    elif service is not None:
+        target, steps, minutes = Page.Target.SERVICE, _service_steps(service, now), service.escalation_minutes
+        what = f" (owners of {service})"
+        if not steps:
+            raise RoleError(f"Nobody to page for {service}: its owners are not set or out of office.")
+    else:
+        target, steps = Page.Target.SCHEDULE, _schedule_steps(schedule, now, together=False)
+        minutes = schedule.escalation_minutes
+        what = f" (on call for {schedule})"
+        if not steps:
+            raise RoleError(f"Nobody is on call for {schedule} right now: the schedule is empty.")
+    return _page_create(
+        incident=incident,
+        by=by,
+        target=target,
+        steps=steps,
+        minutes=minutes,
+        service=service,
+        schedule=schedule,
+        message=message,
+        what=what,
+    )
+
+
+@transaction.atomic
+def page_incident_commander(*, incident: Incident, by: AbstractBaseUser | None, message: str = "") -> Page:
+    """`!ic page`: the primary and the backup on-call Incident Commander at the same time."""
+    from roles.selectors import ic_schedule
+
+    schedule = ic_schedule()
+    if schedule is None:
+        raise RoleError("No on-call schedule for the Incident Commander role is set up (Admin → Schedules).")
+    steps = _schedule_steps(schedule, timezone.now(), together=True)
+    if not steps:
+        raise RoleError(f"Nobody is on call for {schedule} right now: the schedule is empty.")
+    return _page_create(
+        incident=incident,
+        by=by,
+        target=Page.Target.INCIDENT_COMMANDER,
+        steps=steps,
+        minutes=schedule.escalation_minutes,
+        schedule=schedule,
+        role=IncidentRole.INCIDENT_COMMANDER,
+        message=message,
+        what=" (primary and backup on-call Incident Commander)",
+    )
+
+
+def _page_create(
+    *,
+    incident: Incident,
+    by: AbstractBaseUser | None,
+    target: str,
+    steps: list[list[int]],
+    minutes: int,
+    what: str,
+    service: Service | None = None,
+    schedule: Schedule | None = None,
+    role: str = "",
+    message: str = "",
+) -> Page:
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if not incident.is_open:
+        raise RoleError(f"{incident.reference} is {incident.get_status_display().lower()}: nobody is paged.")
+    now = timezone.now()
+    page = Page.objects.create(
+        incident=incident,
+        target=target,
+        service=service,
+        schedule=schedule,
+        role=role,
+        message=message.strip()[:500],
+        steps=steps,
+        level=0,
+        escalation_minutes=minutes,
+        escalates_at=now + timedelta(minutes=minutes),
+        created_by=by,
+        created_at=now,
+    )
+    users = _notify(page, steps[0])
+    body = f"Paged {_names(users)}{what}"
+    if page.message:
+        body += f": {page.message}"
+    timeline_record(
+        incident=incident,
+        kind=TimelineEntry.Kind.PAGE,
+        body=body,
+        author=by,
+        data={"page": page.pk, "target": target, "notified": [u.pk for u in users], "level": 0},
+    )
+    _schedule_escalation(page)
+    return page

@@ -1,0 +1,73 @@
+"""Executive summaries: who may send one, to which stakeholder teams, and sending it."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from incidents.models import Incident, Severity, TimelineEntry
+from incidents.services import timeline_record
+from roles.models import ExecutiveSummary, IncidentRole, Team
+from roles.selectors import current_holder
+from roles.services._common import NotAllowed, RoleError, _room_url, _send, _subject
+
+
+def may_send_executive_summary(*, incident: Incident, user: AbstractBaseUser) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    holder = current_holder(incident=incident, role=IncidentRole.INTERNAL_LIAISON)
+    if holder is not None:
+        return holder.user_id == user.pk
+    ic = current_holder(incident=incident, role=IncidentRole.INCIDENT_COMMANDER)
+    return ic is not None and ic.user_id == user.pk
+
+
+def stakeholder_teams(severity: int) -> list[Team]:
+    return [
+        team for team in Team.objects.prefetch_related("members") if severity in (team.stakeholder_for or [])
+    ]
+
+
+@transaction.atomic
+def executive_summary_send(
+    *, incident: Incident, by: AbstractBaseUser, body: str, next_step: str = ""
+) -> ExecutiveSummary:
+    """Send the stakeholder teams for the incident's severity a summary, and note it on the timeline."""
+    if not may_send_executive_summary(incident=incident, user=by):
+        raise NotAllowed(
+            "The internal liaison (or the IC when nobody holds that role) sends executive summaries."
+        )
+    body = body.strip()
+    if not body:
+        raise RoleError("The summary needs some text.")
+    teams = stakeholder_teams(incident.severity)
+    people = {u.pk: u for team in teams for u in team.members.all() if u.is_active}
+    if not people:
+        raise RoleError(
+            f"No stakeholder team with members is set up for {Severity(incident.severity).label} "
+            "(Admin → Teams → stakeholders for severities)."
+        )
+    summary = ExecutiveSummary.objects.create(
+        incident=incident, sent_by=by, severity=incident.severity, body=body, next_step=next_step.strip()
+    )
+    summary.teams.set(teams)
+    text = body
+    if summary.next_step:
+        text += f"\n\n**Next step:** {summary.next_step}"
+    _send(
+        kind="executive_summary",
+        subject=_subject(incident, f"Executive summary: {incident.title}"),
+        body=text + f"\n\nIncident room: {_room_url(incident)}",
+        to=list(people.values()),
+        incident=incident,
+        dedup_key=f"executive-summary:{summary.pk}",
+        context={"summary": summary.pk},
+    )
+    timeline_record(
+        incident=incident,
+        kind=TimelineEntry.Kind.NOTE,
+        body=f"Executive summary sent to {', '.join(t.name for t in teams)}.\n\n{text}",
+        author=by,
+        data={"executive_summary": summary.pk},
+    )
+    return summary
