@@ -257,18 +257,19 @@ def _alert_trigger(
             if group is None:
                 raise
     if created:
-        body = f"Alert from {source_label} ({service}): {summary}"
         if alerts:
-            body += "\n\n" + "\n".join(f"- {a.text}" for a in alerts)
-        elif details:
-            body += f"\n\n{details}"
-        timeline_record(
-            incident=group.incident,
-            kind=TimelineEntry.Kind.ALERT,
-            body=body[:20000],
-            author=None,
-            data={**data, "event": "trigger", "opened_group": group.pk},
-        )
+            _record_firing(group=group, alerts=alerts, source_label=source_label, data=data, opened=True)
+        else:
+            body = f"Alert from {source_label} ({service}): {summary}"
+            if details:
+                body += f"\n\n{details}"
+            timeline_record(
+                incident=group.incident,
+                kind=TimelineEntry.Kind.ALERT,
+                body=body[:20000],
+                author=None,
+                data={**data, "event": "trigger", "opened_group": group.pk},
+            )
         if alert_settings_for(service).page_on_call:
             _page_on_call(incident=group.incident, service=service, source_label=source_label)
         return AlertOutcome(group=group, created=True, changed=True)
@@ -283,19 +284,45 @@ def _alert_trigger(
             new_lines = [a.text for a in fresh]
             group.seen_alerts = (seen + [a.key for a in fresh])[-SEEN_ALERTS_KEPT:]
             group.save(update_fields=["seen_alerts"])
+            _record_firing(group=group, alerts=fresh, source_label=source_label, data=data, opened=False)
     elif summary[:1024] != group.summary:
         new_lines = [summary]
         group.summary = summary[:1024]
         group.save(update_fields=["summary"])
-    if new_lines:
         timeline_record(
             incident=group.incident,
             kind=TimelineEntry.Kind.ALERT,
-            body=(f"Alert from {source_label}:\n\n" + "\n".join(f"- {line}" for line in new_lines))[:20000],
+            body=f"Alert from {source_label}: {summary}"[:20000],
             author=None,
             data={**data, "event": "trigger"},
         )
     return AlertOutcome(group=group, changed=bool(new_lines))
+
+
+# One timeline entry per firing alert; past this many in one notification, one entry says how many more.
+MAX_ALERT_ENTRIES = 50
+
+
+def _record_firing(
+    *, group: AlertGroup, alerts: list[FiringAlert], source_label: str, data: dict, opened: bool
+) -> None:
+    for i, alert in enumerate(alerts[:MAX_ALERT_ENTRIES]):
+        extra = {"opened_group": group.pk} if opened and i == 0 else {}
+        timeline_record(
+            incident=group.incident,
+            kind=TimelineEntry.Kind.ALERT,
+            body=f"Firing ({source_label}): {alert.text}",
+            author=None,
+            data={**data, "event": "trigger", "alert": alert.key, **extra},
+        )
+    if len(alerts) > MAX_ALERT_ENTRIES:
+        timeline_record(
+            incident=group.incident,
+            kind=TimelineEntry.Kind.ALERT,
+            body=f"…and {len(alerts) - MAX_ALERT_ENTRIES} more firing alerts in this group ({source_label}).",
+            author=None,
+            data={**data, "event": "trigger", "more": len(alerts) - MAX_ALERT_ENTRIES},
+        )
 
 
 @transaction.atomic

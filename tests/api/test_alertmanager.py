@@ -31,8 +31,9 @@ def test_a_firing_group_opens_one_incident_in_triage(client, service):
     assert list(incident.services.all()) == [service]
     group = AlertGroup.objects.get()
     assert group.dedup_key == '{}:{alertname="DiskFull"}' and group.is_open
-    body = alerts_of(incident).get().body
-    assert "db1" in body and "db2" in body
+    # Each firing alert is a timeline entry.
+    bodies = [e.body for e in alerts_of(incident)]
+    assert len(bodies) == 2 and "db1" in bodies[0] and "db2" in bodies[1]
 
 
 def test_the_services_owners_are_paged_for_a_new_incident(client, service):
@@ -61,7 +62,7 @@ def test_re_sends_are_idempotent(client, service):
             == 200
         )
     incident = Incident.objects.get()
-    assert alerts_of(incident).count() == 1
+    assert alerts_of(incident).count() == 2  # one per alert, none for the re-sends
     assert AlertGroup.objects.get().event_count == 3
     assert Page.objects.count() == 1
 
@@ -78,7 +79,7 @@ def test_a_new_alert_in_the_group_is_a_new_timeline_entry(client, service):
     data["alerts"].append(third)
     post_alertmanager(client, data, service.integration_key)
     entries = list(alerts_of(Incident.objects.get()))
-    assert len(entries) == 2 and "db3" in entries[1].body and "db1" not in entries[1].body
+    assert len(entries) == 3 and "db3" in entries[2].body and "db1" not in entries[2].body
 
 
 def test_resolved_records_the_clearing_but_leaves_the_incident_to_a_person(client, service):
@@ -91,7 +92,7 @@ def test_resolved_records_the_clearing_but_leaves_the_incident_to_a_person(clien
     assert not AlertGroup.objects.get().is_open
     # Re-sent resolve: nothing more.
     post_alertmanager(client, payload("alertmanager_resolved"), service.integration_key)
-    assert alerts_of(incident).count() == 2
+    assert alerts_of(incident).count() == 3
 
 
 def test_auto_resolve_resolves_when_the_service_says_so(client, service):
@@ -262,3 +263,15 @@ def test_admins_read_and_change_a_services_alert_settings(service, user):
     bad = admin.put(url, {**new, "severity_map": {"P1": 9}}, format="json")
     assert bad.status_code == 400 and "severity_map.P1" in bad.json()["errors"]
     assert AlertSettings.objects.get(service=service).severity_map == {"p1": 1}
+
+
+def test_a_huge_group_writes_a_bounded_number_of_entries(client, service):
+    data = payload("alertmanager_firing")
+    template = data["alerts"][0]
+    data["alerts"] = [
+        dict(template, fingerprint=f"{i:016x}", labels={"alertname": "DiskFull", "instance": f"db{i}"})
+        for i in range(120)
+    ]
+    assert post_alertmanager(client, data, service.integration_key).status_code == 200
+    entries = list(alerts_of(Incident.objects.get()))
+    assert len(entries) == 51 and entries[-1].body.startswith("…and 70 more")
