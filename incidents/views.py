@@ -52,13 +52,11 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/declare.html", {"form": form}, status=status)
 
 
-def _room_context(request: HttpRequest, incident: Incident, **extra) -> dict:
-    entries, older = selectors.timeline_page(incident=incident, before=None, size=settings.TIMELINE_PAGE_SIZE)
+def _room_context(request: HttpRequest, incident: Incident, *, whole_page: bool = True, **extra) -> dict:
+    """What the room's templates need; the first timeline page only for the whole page."""
     holders = current_role_holders([incident.pk]).get(incident.pk, [])
     context = {
         "incident": incident,
-        "entries": entries,
-        "older": older,
         "role_holders": holders,
         # The outbox is for admins and the incident's commander (comms.views.outbox).
         "may_see_outbox": request.user.is_staff
@@ -70,6 +68,10 @@ def _room_context(request: HttpRequest, incident: Incident, **extra) -> dict:
         "severity_form": forms.SeverityForm(initial={"severity": incident.severity}),
         "reopen_form": forms.ReopenForm(),
     }
+    if whole_page:
+        context["entries"], context["older"] = selectors.timeline_page(
+            incident=incident, before=None, size=settings.TIMELINE_PAGE_SIZE
+        )
     context.update(extra)
     return context
 
@@ -149,6 +151,7 @@ def _room_delta(
     context = _room_context(
         request,
         incident,
+        whole_page=False,
         new_entries=new,
         edited_entries=edited,
         controls_changed=controls_changed,
@@ -173,7 +176,9 @@ def _room_answer(request: HttpRequest, incident: Incident, partial: str, **conte
     if not request.htmx or seen is None:
         return redirect(incident)
     main = render(
-        request, f"incidents/incident_room.html#{partial}", _room_context(request, incident, **context)
+        request,
+        f"incidents/incident_room.html#{partial}",
+        _room_context(request, incident, whole_page=False, **context),
     ).content.decode()
     entry = context.get("entry")
     return _room_delta(
@@ -199,7 +204,8 @@ def _errors(form: Form) -> list[str]:
 def _room_refusal(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
     """A change that was refused: the control again, with the reason, and nothing written."""
     template = f"incidents/incident_room.html#{partial}" if request.htmx else "incidents/incident_room.html"
-    return render(request, template, _room_context(request, incident, **context), status=422)
+    context = _room_context(request, incident, whole_page=not request.htmx, **context)
+    return render(request, template, context, status=422)
 
 
 def _control(request: HttpRequest, number: int, form_class: type[Form], change) -> HttpResponse:
