@@ -8,15 +8,11 @@ REDIS_URL and DATABASE_URL; CI sets both.
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from comms import services
 from comms.models import Delivery
@@ -24,74 +20,23 @@ from comms.selectors import email_channel
 from comms.services import Recipient, message_send
 from config.celery import app as celery_app
 from tests.comms.smtp_sink import Sink, SinkServer
+from tests.workers import needs_real_worker, start_worker, stop_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 40
 BATCH = 10
 LEASE_SECONDS = 5
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.skipif(not settings.REDIS_URL, reason="needs a real Redis: set REDIS_URL (CI does)"),
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-        reason="the worker subprocess must share the test database: needs PostgreSQL (DATABASE_URL)",
-    ),
-]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+pytestmark = needs_real_worker
 
 
 def _start_worker(smtp_port: int, log: Path) -> subprocess.Popen:
-    env = os.environ | {
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": "comms-integration-test-secret-key-0123456789abcdef",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
-        "COMMS_EMAIL_BATCH_SIZE": str(BATCH),
-        "COMMS_SENDING_LEASE_SECONDS": str(LEASE_SECONDS),
-        "DB_CONN_MAX_AGE": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DEBUG", None)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
-        start_new_session=True,
+    return start_worker(
+        log,
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_port),
+        COMMS_EMAIL_BATCH_SIZE=str(BATCH),
+        COMMS_SENDING_LEASE_SECONDS=str(LEASE_SECONDS),
     )
-
-
-def _stop(worker: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=5)
 
 
 def _wait(predicate, timeout: float, what: str, log: Path) -> None:
@@ -127,7 +72,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_pat
             os.killpg(first.pid, signal.SIGKILL)  # no cleanup, no ack, no "sent" for the held one
             first.wait(timeout=10)
         finally:
-            _stop(first, signal.SIGKILL)
+            stop_worker(first, signal.SIGKILL)
 
         stuck = Delivery.objects.filter(message=message, state=Delivery.State.SENDING).count()
         assert stuck >= 1, "the killed worker should have left claimed deliveries behind"
@@ -143,7 +88,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_pat
 
             _wait(all_sent, 40, "every delivery to be sent after the restart", log)
         finally:
-            _stop(second)
+            stop_worker(second)
 
     per_address = Counter(r.recipients[0] for r in sink.received)
     assert len(per_address) == RECIPIENTS

@@ -4,18 +4,10 @@ The worker runs as a subprocess against the same PostgreSQL test database, so
 this needs REDIS_URL and DATABASE_URL (CI sets both). Bounded: about 10 seconds.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
@@ -24,68 +16,9 @@ from roles.services import page_send
 from roles.tasks import page_escalate
 from tests.factories import IncidentFactory
 from tests.roles.conftest import person
+from tests.workers import needs_real_worker, start_worker, stop_worker
 
-ROOT = Path(__file__).resolve().parents[2]
-
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.skipif(not settings.REDIS_URL, reason="needs a real Redis: set REDIS_URL (CI does)"),
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-        reason="the worker subprocess must share the test database: needs PostgreSQL (DATABASE_URL)",
-    ),
-]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _start_worker(log: Path) -> subprocess.Popen:
-    env = os.environ | {
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": "roles-integration-test-secret-key-0123456789abcdef",
-        "DB_CONN_MAX_AGE": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DEBUG", None)
-    env.pop("EMAIL_HOST", None)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
-        start_new_session=True,
-    )
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=5)
+pytestmark = needs_real_worker
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,7 +37,7 @@ def test_the_worker_escalates_at_the_due_time_and_ignores_stale_runs(tmp_path):
     page_escalate.apply_async((page.pk, "00000000-0000-0000-0000-000000000000"))  # stale: nothing
 
     log = tmp_path / "worker.log"
-    worker = _start_worker(log)
+    worker = start_worker(log)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -121,5 +54,5 @@ def test_the_worker_escalates_at_the_due_time_and_ignores_stale_runs(tmp_path):
         assert page.level == 1 and page.status == Page.Status.TRIGGERED
         assert incident.timeline.filter(body__startswith="Page escalated to Second Owner").count() == 1
     finally:
-        _stop(worker)
+        stop_worker(worker)
         celery_app.control.purge()
