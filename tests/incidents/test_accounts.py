@@ -98,12 +98,18 @@ def test_sign_up_opens_when_configured(client, db, settings):
     assert get_user_model().objects.filter(email="new@example.com").exists()
 
 
-def test_the_password_reset_sends_a_link_that_works(client, person):
+def test_the_password_reset_sends_a_link_that_works(client, person, django_capture_on_commit_callbacks):
+    from comms.models import Delivery
+
     assert client.get("/accounts/password/reset/").status_code == 200
 
-    response = client.post("/accounts/password/reset/", {"email": "iris@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/password/reset/", {"email": "iris@example.com"})
 
     assert response.status_code == 302
+    # Through the outbox, recorded like every message the portal sends.
+    delivery = Delivery.objects.get(address="iris@example.com")
+    assert delivery.state == Delivery.State.SENT
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["iris@example.com"]
