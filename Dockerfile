@@ -17,7 +17,7 @@ RUN pip install .
 COPY . .
 
 # collectstatic needs settings but no secrets or database: a throwaway key for this step only.
-RUN SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+RUN DEBUG=0 SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/.run && chown -R coolhead:coolhead /app/.run
 

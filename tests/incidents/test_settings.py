@@ -165,9 +165,18 @@ def test_production_refuses_the_development_key(tmp_path):
     assert "SECRET_KEY must be set to a secret value when DEBUG is off" in result.stderr
 
 
+def test_manage_py_alone_runs_in_development_mode(tmp_path):
+    # Developer commands (makemigrations, shell) work with nothing set...
+    result = _run_django({"COOLHEAD_RUN_DIR": str(tmp_path)}, "manage.py", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # (gunicorn and Celery, outside manage.py, still refuse: the test above.)
+
+
 def test_production_settings_pass_the_deploy_check(tmp_path):
     result = _run_django(
         {
+            # As docker-compose.yml sets it: manage.py alone defaults to DEBUG=1.
+            "DEBUG": "0",
             "SECRET_KEY": "k3y-" + "x7Qp9!vLm2#Rt8@Wz" * 4,
             "ALLOWED_HOSTS": "coolhead.example.com",
             "SITE_URL": "https://coolhead.example.com",
