@@ -4,6 +4,7 @@ The rule for restricted (security) incidents lives here and only here: every
 surface that shows an incident starts from incidents_visible_to().
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -27,6 +28,17 @@ def incidents_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Inc
         return Incident.objects.all()
     takes_part = Participation.objects.filter(incident=OuterRef("pk"), user=user)
     return Incident.objects.filter(Q(is_security=False) | Q(Exists(takes_part)))
+
+
+def who_can_see(*, incident: Incident, people: Iterable[AbstractBaseUser]) -> list[AbstractBaseUser]:
+    """Of these people, those who may see the incident: who a message about it may reach."""
+    people = [person for person in people if person.is_active]
+    if not incident.is_security:
+        return people
+    takes_part = set(
+        Participation.objects.filter(incident=incident, user__in=people).values_list("user_id", flat=True)
+    )
+    return [person for person in people if can_see_everything(person) or person.pk in takes_part]
 
 
 def incident_get(*, user: AbstractBaseUser | AnonymousUser, number: int) -> Incident:

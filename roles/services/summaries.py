@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from incidents.models import Incident, Severity, TimelineEntry
+from incidents.selectors import who_can_see
 from incidents.services import timeline_record
 from roles.models import ExecutiveSummary, IncidentRole, Team
 from roles.selectors import current_holder
@@ -41,11 +42,19 @@ def executive_summary_send(
     if not body:
         raise RoleError("The summary needs some text.")
     teams = stakeholder_teams(incident.severity)
-    people = {u.pk: u for team in teams for u in team.members.all() if u.is_active}
-    if not people:
+    stakeholders = {u.pk: u for team in teams for u in team.members.all() if u.is_active}
+    if not stakeholders:
         raise RoleError(
             f"No stakeholder team with members is set up for {Severity(incident.severity).label} "
             "(Admin → Teams → stakeholders for severities)."
+        )
+    # A restricted incident reaches only its participants and admins, by e-mail too.
+    people = {u.pk: u for u in who_can_see(incident=incident, people=stakeholders.values())}
+    left_out = [u for pk, u in stakeholders.items() if pk not in people]
+    if not people:
+        raise RoleError(
+            "This is a restricted incident and none of its stakeholders takes part in it: "
+            "add the people who should know as participants first."
         )
     summary = ExecutiveSummary.objects.create(
         incident=incident, sent_by=by, severity=incident.severity, body=body, next_step=next_step.strip()
@@ -63,10 +72,14 @@ def executive_summary_send(
         dedup_key=f"executive-summary:{summary.pk}",
         context={"summary": summary.pk},
     )
+    sent_to = f"Executive summary sent to {', '.join(t.name for t in teams)}"
+    if left_out:
+        names = ", ".join(u.get_full_name() or u.get_username() for u in left_out)
+        sent_to += f" (not to {names}: not participants of this restricted incident)"
     timeline_record(
         incident=incident,
         kind=TimelineEntry.Kind.NOTE,
-        body=f"Executive summary sent to {', '.join(t.name for t in teams)}.\n\n{text}",
+        body=f"{sent_to}.\n\n{text}",
         author=by,
         data={"executive_summary": summary.pk},
     )

@@ -179,3 +179,28 @@ def test_the_room_links_the_summary_form_for_the_liaison_only(client, sev1, ines
     assert url in client.get(sev1.get_absolute_url()).content.decode()
     client.force_login(iris)
     assert url not in client.get(sev1.get_absolute_url()).content.decode()
+
+
+def test_a_restricted_incidents_summary_reaches_only_stakeholders_who_take_part(iris, ines):
+    from comms.models import Delivery
+    from incidents.services import participant_add
+
+    erin, frank = person("Erin Exec"), person("Frank Finance")
+    Team.objects.create(name="SEV-1 Stakeholders", stakeholder_for=[1]).members.add(erin, frank)
+    breach = IncidentFactory(declared_by=iris, title="Token leak", severity=1, is_security=True)
+    role_assign(incident=breach, role=IncidentRole.INTERNAL_LIAISON, user=ines, by=None)
+
+    # Nobody in the team takes part yet: refused, and nothing is sent or recorded.
+    with pytest.raises(Exception, match="restricted incident"):
+        executive_summary_send(incident=breach, by=ines, body="Keys rotated.")
+    assert not ExecutiveSummary.objects.exists()
+
+    participant_add(incident=breach, user=erin, by=iris)
+    executive_summary_send(incident=breach, by=ines, body="Keys rotated.")
+
+    to = set(
+        Delivery.objects.filter(message__kind="executive_summary").values_list("user__first_name", flat=True)
+    )
+    assert to == {"Erin"}
+    note = breach.timeline.filter(data__executive_summary__isnull=False).get()
+    assert "not to Frank Finance" in note.body
