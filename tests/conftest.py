@@ -47,6 +47,21 @@ def admin_user(db):
 
 
 @pytest.fixture
+def outsider(db):
+    """Signed in, active, not staff, and taking part in nothing: restricted incidents are not theirs."""
+    from tests.factories import UserFactory
+
+    return UserFactory(first_name="Otto", last_name="Outsider")
+
+
+@pytest.fixture
+def staff_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(first_name="Stan", last_name="Staff", is_staff=True)
+
+
+@pytest.fixture
 def responder_client(client, user):
     client.force_login(user)
     return client

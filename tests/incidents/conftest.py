@@ -9,17 +9,6 @@ def responder(db):
 
 
 @pytest.fixture
-def outsider(db):
-    """Logged in, active, not staff, and not a participant of anything."""
-    return UserFactory(first_name="Otto", last_name="Outsider")
-
-
-@pytest.fixture
-def staff_user(db):
-    return UserFactory(first_name="Stan", last_name="Staff", is_staff=True)
-
-
-@pytest.fixture
 def incident(responder):
     return IncidentFactory(declared_by=responder, title="[Outage]: Checkout fails", severity=3)
 
