@@ -286,7 +286,7 @@ def entry_add(request: HttpRequest, number: int) -> HttpResponse:
     return _room_refusal(request, incident, "entry-form", entry_form=form)
 
 
-def _entry(request: HttpRequest, incident: Incident, entry_id: int) -> TimelineEntry:
+def _entry(incident: Incident, entry_id: int) -> TimelineEntry:
     return get_object_or_404(
         TimelineEntry.objects.select_related("author", "struck_by"), pk=entry_id, incident=incident
     )
@@ -296,7 +296,7 @@ def _entry(request: HttpRequest, incident: Incident, entry_id: int) -> TimelineE
 @require_POST
 def entry_edit(request: HttpRequest, number: int, entry_id: int) -> HttpResponse:
     incident = selectors.incident_get(user=request.user, number=number)
-    entry = _entry(request, incident, entry_id)
+    entry = _entry(incident, entry_id)
     form = forms.EntryEditForm(request.POST)
     error = None
     if form.is_valid():
@@ -313,7 +313,7 @@ def entry_edit(request: HttpRequest, number: int, entry_id: int) -> HttpResponse
 @require_POST
 def entry_strike(request: HttpRequest, number: int, entry_id: int) -> HttpResponse:
     incident = selectors.incident_get(user=request.user, number=number)
-    entry = _entry(request, incident, entry_id)
+    entry = _entry(incident, entry_id)
     form = forms.StrikeForm(request.POST)
     error = None
     if form.is_valid():
@@ -330,7 +330,7 @@ def _entry_answer(
     request: HttpRequest, incident: Incident, entry: TimelineEntry, error: str | None
 ) -> HttpResponse:
     if error is None:
-        return _room_answer(request, incident, "entry", entry=_entry(request, incident, entry.pk))
+        return _room_answer(request, incident, "entry", entry=_entry(incident, entry.pk))
     entry.refresh_from_db()
     if not request.htmx:
         return render(
