@@ -9,7 +9,10 @@ from statuspage import services, tasks
 from statuspage.models import ComponentStatusChange, Maintenance, MaintenanceUpdate
 from statuspage.services import StatuspageError
 
-START = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+# Always ahead of the real clock: the fixtures (components, the page) are
+# written at the real time, and a window that started before them would see
+# the public page's refresh at START skipped as older than its data.
+START = (datetime.now(UTC) + timedelta(days=30)).replace(hour=22, minute=0, second=0, microsecond=0)
 END = START + timedelta(hours=2)
 
 
@@ -126,8 +129,8 @@ def test_each_maintenance_has_a_calendar_file(client, components, maintenance):
     assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
     assert text.endswith("END:VCALENDAR\r\n")
     unfolded = text.replace("\r\n ", "")
-    assert "DTSTART:20261124T220000Z" in unfolded
-    assert "DTEND:20261125T000000Z" in unfolded
+    assert f"DTSTART:{START:%Y%m%dT%H%M%SZ}" in unfolded
+    assert f"DTEND:{END:%Y%m%dT%H%M%SZ}" in unfolded
     assert f"UID:{maintenance.public_id}@status.acme.test" in unfolded
     assert "SUMMARY:Acme maintenance: Database upgrade" in unfolded
     assert "We upgrade PostgreSQL\\; the API may be slow." in unfolded
