@@ -26,11 +26,13 @@ run: install
 	@echo
 	DEBUG=1 $(BIN)/python manage.py runportal --port $(PORT)
 
-test: install
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Style, and the layers of the apps (the import-linter contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf .run staticfiles

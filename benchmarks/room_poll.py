@@ -39,8 +39,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from core.markdown import render_markdown  # noqa: E402
 from incidents import services  # noqa: E402
-from incidents.markdown import render_markdown  # noqa: E402
 from incidents.models import TimelineEntry  # noqa: E402
 
 ENTRIES = 2000

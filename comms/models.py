@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.markdown import render_markdown, render_plain
+
 # A receiver's error text is stored up to this many characters (never as HTML).
 LAST_ERROR_MAX_LENGTH = 1000
 
@@ -126,20 +128,19 @@ class Message(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["incident", "-created_at"])]
+        # Reading every message (account mail and restricted incidents included) is
+        # this permission, which superusers have; being staff is not enough.
+        permissions = [("view_outbox", "Can read every message in the outbox")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.subject}"
 
     @property
     def body_html(self) -> str:
-        from incidents.markdown import render_markdown
-
         return render_markdown(self.body)
 
     @property
     def body_text(self) -> str:
-        from incidents.markdown import render_plain
-
         return render_plain(self.body)
 
 

@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from comms import permissions
 from comms.models import Channel, Delivery, Message
-from incidents.selectors import can_see_everything, incidents_visible_to
 
 
 def email_channel() -> Channel:
@@ -34,13 +34,17 @@ def notifications_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Delive
     """
     if not (user.is_authenticated and user.is_active):
         return Delivery.objects.none()
+    about = Q(message__incident__isnull=True)
+    visible = permissions.visible_subjects(user)
+    if visible is not None:
+        about |= Q(message__incident__in=visible)
     return (
         Delivery.objects.filter(
             user=user,
             channel__kind=Channel.Kind.IN_APP,
             state=Delivery.State.SENT,
         )
-        .filter(Q(message__incident__isnull=True) | Q(message__incident__in=incidents_visible_to(user)))
+        .filter(about)
         .select_related("message", "message__incident")
         .order_by("-created_at", "-id")
     )
@@ -53,38 +57,19 @@ def unread_notification_count(user: AbstractBaseUser | AnonymousUser) -> int:
 # --- The outbox ------------------------------------------------------------------------
 
 
-def can_use_outbox(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Admins see the whole outbox; a current incident commander sees their incidents'."""
-    from roles.models import IncidentRole, RoleAssignment
-
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if can_see_everything(user):
-        return True
-    return RoleAssignment.objects.filter(
-        user=user, role=IncidentRole.INCIDENT_COMMANDER, ended_at__isnull=True
-    ).exists()
-
-
 def messages_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Message]:
     """Messages the person may inspect in the outbox.
 
-    Admins: every message (restricted incidents included, as everywhere else).
-    Others: only messages about an incident they can see AND currently command.
+    With the outbox permission: every message (restricted incidents and account
+    mail included). Others: only messages about an incident they can see AND
+    currently command (comms/permissions.py).
     """
-    from roles.models import IncidentRole, RoleAssignment
-
-    if not (user.is_authenticated and user.is_active):
-        return Message.objects.none()
-    if can_see_everything(user):
+    if permissions.may_read_whole_outbox(user):
         return Message.objects.all()
-    commands = RoleAssignment.objects.filter(
-        incident=OuterRef("incident"),
-        user=user,
-        role=IncidentRole.INCIDENT_COMMANDER,
-        ended_at__isnull=True,
-    )
-    return Message.objects.filter(incident__in=incidents_visible_to(user)).filter(Exists(commands))
+    visible, commanded = permissions.visible_subjects(user), permissions.commanded_subjects(user)
+    if visible is None or commanded is None:
+        return Message.objects.none()
+    return Message.objects.filter(incident__in=visible).filter(incident__in=commanded)
 
 
 def outbox_messages(

@@ -30,14 +30,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from comms import transports
 from comms.models import LAST_ERROR_MAX_LENGTH, Channel, Delivery, Message, validate_http_url
 from comms.selectors import email_channel, in_app_channel
-from incidents.models import Incident
+from core.errors import DomainError
+from core.tasks import enqueue
+
+# The task that sends deliveries (comms/tasks.py), which calls back into this module.
+DELIVER_TASK = "comms.tasks.deliver"
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -59,7 +63,7 @@ def max_attempts() -> int:
     return _setting("COMMS_MAX_ATTEMPTS", 8)
 
 
-class CommsError(Exception):
+class CommsError(DomainError):
     """Bad input to a comms service; the message is meant for a person. Nothing was written."""
 
 
@@ -141,7 +145,7 @@ def message_send(
     subject: str,
     body: str,
     recipients: Sequence[Recipient],
-    incident: Incident | None = None,
+    incident: models.Model | None = None,
     dedup_key: str | None = None,
     headers: dict[str, str] | None = None,
     context: dict | None = None,
@@ -163,7 +167,7 @@ def message_send(
         raise CommsError("The subject must be one line of at most 300 characters.")
     if not isinstance(body, str) or len(body) > 50000:
         raise CommsError("The body must be text of at most 50,000 characters.")
-    if incident is not None and (not isinstance(incident, Incident) or incident.pk is None):
+    if incident is not None and (not isinstance(incident, models.Model) or incident.pk is None):
         raise CommsError("The incident must be a saved incident.")
     if dedup_key is not None and not (0 < len(dedup_key) <= 200):
         raise CommsError("A dedup key must be 1 to 200 characters.")
@@ -244,15 +248,13 @@ def enqueue_deliveries(items: Sequence[tuple[int, str]]) -> None:
     A broker that is down is logged, not raised: the rows are safe in the
     outbox and the sweeper enqueues them again.
     """
-    from comms.tasks import deliver
-
     emails = [pk for pk, kind in items if kind == Channel.Kind.EMAIL]
     others = [pk for pk, kind in items if kind != Channel.Kind.EMAIL]
     size = email_batch_size()
     batches = [emails[i : i + size] for i in range(0, len(emails), size)] + [[pk] for pk in others]
     for number, batch in enumerate(batches):
         try:
-            deliver.apply_async([batch], retry_policy=ENQUEUE_RETRY_POLICY)
+            enqueue(DELIVER_TASK, batch, retry_policy=ENQUEUE_RETRY_POLICY)
         except Exception:  # noqa: BLE001 - the sweeper is the safety net
             # Stop at the first failure: a page must not wait on a dead broker
             # once per batch. Everything not enqueued is pending in the outbox.
@@ -376,11 +378,10 @@ def _record_failure(delivery: Delivery, token: str, error: transports.SendError)
         **changes
     )
     if done and not give_up:
-        from comms.tasks import deliver
-
         try:
-            deliver.apply_async(
-                [[delivery.pk]],
+            enqueue(
+                DELIVER_TASK,
+                [delivery.pk],
                 countdown=retry_delay(delivery.attempts).total_seconds(),
                 retry_policy=ENQUEUE_RETRY_POLICY,
             )

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from comms import forms, selectors, services
+from comms import forms, permissions, selectors, services
 from comms.services import CommsError
 
 
@@ -34,7 +34,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "comms/notifications.html",
-        {"page": page, "unread": unread, "can_use_outbox": selectors.can_use_outbox(request.user)},
+        {"page": page, "unread": unread, "can_use_outbox": permissions.may_use_outbox(request.user)},
     )
 
 
@@ -60,7 +60,7 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
 
 
 def _outbox_user(request: HttpRequest) -> None:
-    if not selectors.can_use_outbox(request.user):
+    if not permissions.may_use_outbox(request.user):
         raise PermissionDenied("The outbox is for admins and incident commanders.")
 
 

@@ -24,8 +24,7 @@ app.conf.beat_schedule["roles-overdue-pages"] = {"task": "roles.pages_escalate_o
 app.conf.beat_schedule["roles-handover-prompts"] = {"task": "roles.handover_prompts_send", "schedule": 60.0}
 app.conf.beat_schedule["roles-reminders"] = {"task": "roles.reminders_send", "schedule": 60.0}
 # Integrations: `/incident status stalk` posts the status to its Slack channel every 30 seconds.
-app.autodiscover_tasks(["incidents.integrations"])
 app.conf.beat_schedule["integrations-slack-stalks"] = {
-    "task": "incidents.integrations.tasks.slack_stalks_post",
+    "task": "integrations.tasks.slack_stalks_post",
     "schedule": 30.0,
 }

@@ -56,9 +56,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
-    "incidents",
-    "roles",
+    # The apps, from the top layer down (see the import-linter contract in pyproject.toml).
+    "config",
+    "integrations",
     "statuspage",
+    "roles",
+    "incidents",
+    "accounts",
     "comms",
     "rest_framework",
     "drf_spectacular",
@@ -184,7 +188,7 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "none"
-ACCOUNT_ADAPTER = "config.accounts.AccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
@@ -301,20 +305,20 @@ COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minim
 if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")
 
-# --- REST API and integrations (incidents/api, incidents/integrations) ----------------
+# --- REST API (each app's api/ package) and integrations ----------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Scripts send `Authorization: Bearer <personal token>`; the browsable
         # docs page of a signed-in person uses the session (with CSRF).
-        "incidents.api.auth.BearerTokenAuthentication",
+        "accounts.api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "incidents.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50, minimum=1),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["incidents.api.parsers.LimitedJSONParser"],
-    "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -1,18 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from incidents import views as incident_views
+from config import health
 
 admin.site.site_header = "Coolhead administration"
 admin.site.site_title = "Coolhead admin"
 
 urlpatterns = [
-    path("healthz", incident_views.healthz, name="healthz"),
-    path("readyz", incident_views.readyz, name="readyz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("incidents.api.urls")),
-    path("integrations/", include("incidents.integrations.urls")),
-    path("settings/api-tokens/", include("incidents.api.page_urls")),
+    path("api/v1/", include("config.api")),
+    path("integrations/", include("integrations.urls")),
+    path("settings/api-tokens/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("comms/", include("comms.urls")),
     path("status/", include("statuspage.urls")),

@@ -13,12 +13,14 @@ from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from incidents import hooks
 from incidents.models import Incident, Participation, TimelineEntry
+from incidents.permissions import is_admin
 from incidents.services import room_revision_key
 
 
 def can_see_everything(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+    return is_admin(user)
 
 
 def incidents_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Incident]:
@@ -88,8 +90,6 @@ def open_incidents_for_dashboard(user: AbstractBaseUser) -> list[Incident]:
 
     Three queries whatever the number of incidents or entries.
     """
-    from roles.selectors import current_role_holders
-
     newest_entry = (
         TimelineEntry.objects.filter(incident=OuterRef("pk"), struck_at__isnull=True)
         .order_by("-occurred_at", "-id")
@@ -105,7 +105,7 @@ def open_incidents_for_dashboard(user: AbstractBaseUser) -> list[Incident]:
         id__in=[i.last_entry_id for i in incidents if i.last_entry_id]
     ).select_related("author")
     latest = {entry.pk: entry for entry in entries} if incidents else {}
-    holders = current_role_holders(i.pk for i in incidents)
+    holders = hooks.role_holders(i.pk for i in incidents)
     for incident in incidents:
         incident.last_entry = latest.get(incident.last_entry_id)
         incident.role_holders = holders.get(incident.pk, [])

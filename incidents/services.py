@@ -12,7 +12,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.markdown import render_markdown
+from core.errors import DomainError
+from core.markdown import render_markdown
+from incidents import hooks, permissions
 from incidents.models import (
     Incident,
     IncidentCounter,
@@ -26,7 +28,7 @@ Status = Incident.Status
 Kind = TimelineEntry.Kind
 
 
-class IncidentError(Exception):
+class IncidentError(DomainError):
     """A change the rules do not allow; the message is meant for a person."""
 
 
@@ -89,7 +91,7 @@ def _write_entry(
 ) -> TimelineEntry:
     # The caller has bumped incident.revision already, in the same transaction.
     now = timezone.now()
-    return TimelineEntry.objects.create(
+    entry = TimelineEntry.objects.create(
         incident=incident,
         kind=kind,
         body=body,
@@ -102,6 +104,10 @@ def _write_entry(
         revision=incident.revision,
         revision_created=incident.revision,
     )
+    # The entry is the event: what reacts to it (outgoing webhooks) writes its
+    # own rows in this same transaction, so a rollback sends nothing.
+    hooks.entry_written(entry)
+    return entry
 
 
 def _join(incident: Incident, user: AbstractBaseUser | None) -> None:
@@ -357,7 +363,7 @@ def timeline_edit(*, entry: TimelineEntry, body: str, by: AbstractBaseUser) -> T
         raise IncidentError("Entries written by the portal cannot be edited.")
     if entry.is_struck:
         raise IncidentError("A struck entry cannot be edited.")
-    if entry.author_id != by.pk and not by.is_staff:
+    if not permissions.may_edit_entry(by, entry):
         raise IncidentError("Only the author can edit an entry.")
     body = body.strip()
     if not body:
@@ -382,7 +388,7 @@ def timeline_strike(*, entry: TimelineEntry, by: AbstractBaseUser, reason: str) 
         raise IncidentError("The entry is struck already.")
     if entry.kind not in TimelineEntry.WRITABLE_KINDS:
         raise IncidentError("Entries written by the portal cannot be struck.")
-    if entry.author_id != by.pk and not by.is_staff:
+    if not permissions.may_edit_entry(by, entry):
         raise IncidentError("Only the author can strike an entry through.")
     if not reason.strip():
         raise IncidentError("Say why the entry is struck through.")

@@ -1,19 +1,16 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from incidents import forms, selectors, services
+from incidents import forms, hooks, selectors, services
 from incidents.models import Incident, TimelineEntry
 from incidents.services import IncidentError
-from roles.models import IncidentRole
-from roles.selectors import current_role_holders
 
 # A room that fell further behind than this reloads instead of patching itself.
 MAX_DELTA_ENTRIES = 100
@@ -54,13 +51,9 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
 
 def _room_context(request: HttpRequest, incident: Incident, *, whole_page: bool = True, **extra) -> dict:
     """What the room's templates need; the first timeline page only for the whole page."""
-    holders = current_role_holders([incident.pk]).get(incident.pk, [])
     context = {
         "incident": incident,
-        "role_holders": holders,
-        # The outbox is for admins and the incident's commander (comms.views.outbox).
-        "may_see_outbox": request.user.is_staff
-        or any(a.role == IncidentRole.INCIDENT_COMMANDER and a.user_id == request.user.pk for a in holders),
+        "role_holders": hooks.role_holders([incident.pk]).get(incident.pk, []),
         "next_statuses": [s for s in Incident.Status if s in services.TRANSITIONS[incident.status]],
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),
@@ -345,39 +338,3 @@ def _entry_answer(
         {"incident": incident, "entry": entry, "entry_error": (entry.pk, error)},
         status=422,
     )
-
-
-# --- Health -----------------------------------------------------------------------------
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
-@never_cache
-def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready when the database and the Celery broker answer."""
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
-    return JsonResponse(
-        {"ready": all(checks.values()), "checks": checks}, status=200 if all(checks.values()) else 503
-    )
-
-
-def _database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        return False
-
-
-def _broker_ok() -> bool:
-    from config.celery import app
-
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:  # noqa: BLE001
-        return False

@@ -2,7 +2,6 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from incidents.admin import AlertSettingsInline
 from incidents.models import Severity
 from roles.models import (
     OVERRIDE_RULE,
@@ -124,7 +123,7 @@ class ServiceAdmin(admin.ModelAdmin):
     autocomplete_fields = ("primary_owner", "secondary_owner")
     readonly_fields = ("integration_key",)
     actions = ["regenerate_integration_key"]
-    inlines = [AlertSettingsInline]
+    inlines: list = []  # integrations/admin.py adds how its alerts become incidents
 
     @admin.action(description="Generate a new integration key (the old one stops working)")
     def regenerate_integration_key(self, request, queryset) -> None:

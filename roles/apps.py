@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class RolesConfig(AppConfig):
     name = "roles"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: apps.py is read before the models are ready.
+        from comms import permissions as comms_permissions
+        from incidents import hooks
+        from roles import permissions
+        from roles.api.serializers import RoleAssignmentSerializer
+        from roles.selectors import current_role_holders
+
+        # incidents and comms sit below roles: they learn of role holders and of
+        # who commands which incident through these registrations.
+        hooks.provide_role_holders(current_role_holders, serializer=RoleAssignmentSerializer)
+        comms_permissions.register_subject_rules(commanded=permissions.commanded_incidents)

@@ -1,4 +1,4 @@
-"""Demo data for the people side, called at the end of incidents.demo.load_demo().
+"""Demo data for the people side, called at the end of config.demo.load_demo().
 
 Schedules are anchored on today, so that whenever the demo is loaded someone is
 Incident Commander on call now (primary) with a backup; the scribe's working

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident
-from incidents.selectors import can_see_everything, incidents_visible_to
+from incidents.selectors import incidents_visible_to
 from roles.models import (
+    ExecutiveSummary,
     IncidentRole,
     LayerMember,
     OnCallLevel,
@@ -48,20 +49,6 @@ def current_holder(*, incident: Incident, role: str) -> RoleAssignment | None:
         .order_by("started_at")
         .first()
     )
-
-
-def may_assign_roles(*, incident: Incident, user: AbstractBaseUser | AnonymousUser) -> bool:
-    """The current IC, the deputy and admins staff an incident."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if can_see_everything(user):
-        return True
-    return RoleAssignment.objects.filter(
-        incident=incident,
-        user=user,
-        role__in=[IncidentRole.INCIDENT_COMMANDER, IncidentRole.DEPUTY],
-        ended_at__isnull=True,
-    ).exists()
 
 
 def assignable_people() -> QuerySet:
@@ -364,8 +351,6 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 def executive_summary_draft(incident: Incident) -> tuple[str, str]:
     """A prefilled summary (severity, status, role holders, what changed) and the next planned step."""
-    from roles.models import ExecutiveSummary
-
     last = ExecutiveSummary.objects.filter(incident=incident).order_by("-sent_at").first()
     since = last.sent_at if last else incident.declared_at
     holders = current_role_holders([incident.pk]).get(incident.pk, [])

@@ -3,15 +3,13 @@
 from celery import shared_task
 from django.utils import timezone
 
-from config.celery import app
 from roles import services
+from roles.models import Page
 
 
-@shared_task(name="roles.page_escalate")
-def page_escalate(page_id: int, token: str) -> str:
+@shared_task(name="roles.page_escalate", bind=True)
+def page_escalate(self, page_id: int, token: str) -> str:
     """Escalate a page if it is still waiting at its due time; stale runs do nothing."""
-    from roles.models import Page
-
     page = Page.objects.filter(pk=page_id).values("escalates_at", "escalation_token", "status").first()
     if page is None or str(page["escalation_token"]) != token or page["status"] != Page.Status.TRIGGERED:
         return "stale"
@@ -19,7 +17,7 @@ def page_escalate(page_id: int, token: str) -> str:
     if due is not None and timezone.now() < due:
         # Delivered early (clock skew, a broker that ignores ETAs): wait for the due time.
         # The beat sweep is the safety net if this re-scheduled run is lost.
-        if not app.conf.task_always_eager:
+        if not self.app.conf.task_always_eager:
             page_escalate.apply_async((page_id, token), eta=due)
         return "early"
     return "escalated" if services.page_escalate(page_id=page_id, token=token) else "stale"

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from incidents.models import Incident
 from incidents.selectors import incident_get
-from roles import forms, selectors, services
+from roles import forms, permissions, selectors, services
 from roles.models import Page, RoleAssignment
 from roles.services import NotAllowed, RoleError
 
@@ -197,7 +197,7 @@ def handover(request: HttpRequest, number: int, assignment_id: int) -> HttpRespo
 @login_required
 def executive_summary(request: HttpRequest, number: int) -> HttpResponse:
     incident = incident_get(user=request.user, number=number)
-    allowed = services.may_send_executive_summary(incident=incident, user=request.user)
+    allowed = permissions.may_send_executive_summary(request.user, permissions.holders_of(incident))
     body, next_step = selectors.executive_summary_draft(incident)
     form = forms.ExecutiveSummaryForm(request.POST or None, initial={"body": body, "next_step": next_step})
     status = 200 if allowed else 403

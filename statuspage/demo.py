@@ -1,4 +1,4 @@
-"""Demo data for the public status page, called at the end of incidents.demo.load_demo()."""
+"""Demo data for the public status page, called at the end of config.demo.load_demo()."""
 
 from datetime import timedelta
 

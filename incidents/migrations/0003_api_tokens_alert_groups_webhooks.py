@@ -2,9 +2,25 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import incidents.models
 from django.conf import settings
 from django.db import migrations, models
+
+
+# Copies of the defaults the models had when this migration was written; the
+# models have since moved to the integrations app (see its 0001 migration).
+def default_alert_severity_map():
+    return {"critical": 2, "error": 3, "warning": 4, "info": 5}
+
+
+def all_webhook_events():
+    return [
+        "incident.declared",
+        "incident.status_changed",
+        "incident.severity_changed",
+        "incident.role_assigned",
+        "incident.public_update_posted",
+        "incident.resolved",
+    ]
 
 
 class Migration(migrations.Migration):
@@ -22,7 +38,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('severity_label', models.CharField(default='severity', help_text='The Alertmanager label whose value picks the severity.', max_length=100)),
-                ('severity_map', models.JSONField(default=incidents.models.default_alert_severity_map, help_text='Label value (or PagerDuty severity) to SEV number, e.g. {"critical": 1, "warning": 4}.')),
+                ('severity_map', models.JSONField(default=default_alert_severity_map, help_text='Label value (or PagerDuty severity) to SEV number, e.g. {"critical": 1, "warning": 4}.')),
                 ('default_severity', models.PositiveSmallIntegerField(choices=[(1, 'SEV-1'), (2, 'SEV-2'), (3, 'SEV-3'), (4, 'SEV-4'), (5, 'SEV-5')], default=3)),
                 ('auto_resolve', models.BooleanField(default=False, help_text='Resolve the incident when its alerts clear (otherwise a person decides).')),
                 ('page_on_call', models.BooleanField(default=True, help_text="Page the service's on-call for a new incident.")),
@@ -56,7 +72,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100)),
-                ('events', models.JSONField(default=incidents.models.all_webhook_events, help_text='Event names this subscriber receives.')),
+                ('events', models.JSONField(default=all_webhook_events, help_text='Event names this subscriber receives.')),
                 ('include_restricted', models.BooleanField(default=False, help_text='Also send events of restricted (security) incidents.')),
                 ('is_active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),

@@ -15,18 +15,18 @@ The services live in one module per domain; import them from here
 - handover: handover_submit, handover_prompts_send
 - reminders: reminders_send
 - summaries: executive_summary_send and who may send one
-- _common: RoleError, NotAllowed, and the helpers the modules share (_send, _name...)
+- common: RoleError, NotAllowed, and the helpers the modules share (send_to, person_name...)
 """
 
 from incidents.services import IncidentError
-from roles.services._common import NotAllowed, RoleError, personal_webhook_channel, recipients_for
 from roles.services.ack_links import ACK_SALT, page_ack_read, page_ack_token, page_ack_url
 from roles.services.assignments import checklist_tick, role_assign, role_release
+from roles.services.common import NotAllowed, RoleError, personal_webhook_channel, recipients_for
 from roles.services.escalation import page_acknowledge, page_escalate, pages_escalate_overdue
 from roles.services.handover import handover_note_compose, handover_prompts_send, handover_submit
 from roles.services.paging import page_incident_commander, page_send
 from roles.services.reminders import reminders_send
-from roles.services.summaries import executive_summary_send, may_send_executive_summary, stakeholder_teams
+from roles.services.summaries import executive_summary_send, stakeholder_teams
 
 __all__ = [
     # IncidentError is what views catch (`except services.IncidentError`): RoleError is one.
@@ -39,7 +39,6 @@ __all__ = [
     "handover_note_compose",
     "handover_prompts_send",
     "handover_submit",
-    "may_send_executive_summary",
     "page_ack_read",
     "page_ack_token",
     "page_ack_url",

@@ -4,13 +4,13 @@ The link expires (conf.page_ack_max_age); roles.views.page_ack checks the
 signed-in person is that person before page_acknowledge.
 """
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.urls import reverse
 
-from roles import conf
 from roles.models import Page
-from roles.services._common import RoleError
+from roles.services.common import RoleError
 
 ACK_SALT = "roles.page-ack"
 
@@ -27,7 +27,9 @@ def page_ack_url(*, page: Page, user: AbstractBaseUser) -> str:
 def page_ack_read(token: str) -> tuple[int, int]:
     """(page id, user id) of an acknowledge token; RoleError when it is forged or expired."""
     try:
-        data = signing.TimestampSigner(salt=ACK_SALT).unsign_object(token, max_age=conf.page_ack_max_age())
+        data = signing.TimestampSigner(salt=ACK_SALT).unsign_object(
+            token, max_age=settings.ROLES_PAGE_ACK_MAX_AGE_SECONDS
+        )
     except signing.SignatureExpired:
         raise RoleError(
             "This acknowledge link has expired. Open the incident and acknowledge from there."

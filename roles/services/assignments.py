@@ -1,6 +1,6 @@
 """Incident roles: assigning and releasing them, and ticking off a holder's checklist.
 
-Who may assign is checked here, under the incident's lock (see _role_assign).
+Who may assign is checked here, under the incident's lock (see role_assign_locked).
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from incidents.models import Incident, Participation, TimelineEntry
 from incidents.services import timeline_record
+from roles import permissions
 from roles.checklists import checklist_for
 from roles.models import SINGLE_HOLDER_ROLES, IncidentRole, RoleAssignment
-from roles.selectors import may_assign_roles
-from roles.services._common import NotAllowed, RoleError, _name
+from roles.services.common import NotAllowed, RoleError, person_name
 
 
 @transaction.atomic
@@ -30,12 +30,12 @@ def role_assign(
     nobody holds (and join as a subject-matter expert). `by=None` is the
     portal itself (demo data, the API acting for an admin, an acknowledged page).
     """
-    return _role_assign(
+    return role_assign_locked(
         incident=incident, role=role, user=user, by=by, handover_note=handover_note, check_permission=True
     )
 
 
-def _role_assign(
+def role_assign_locked(
     *,
     incident: Incident,
     role: str,
@@ -47,7 +47,7 @@ def _role_assign(
     if role not in IncidentRole.values:
         raise RoleError(f"{role!r} is not an incident role.")
     if not user.is_active:
-        raise RoleError(f"{_name(user)} is not an active user and cannot hold a role.")
+        raise RoleError(f"{person_name(user)} is not an active user and cannot hold a role.")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if not incident.is_open:
         raise RoleError("Roles are held on open incidents only.")
@@ -56,10 +56,14 @@ def _role_assign(
         incident=incident, role=role, ended_at__isnull=True
     )
     if current.filter(user=user).exists():
-        raise RoleError(f"{_name(user)} is {label} already.")
+        raise RoleError(f"{person_name(user)} is {label} already.")
     # Checked under the incident's lock: of two people taking an empty role at
     # the same moment, the second finds it held.
-    if check_permission and by is not None and not may_assign_roles(incident=incident, user=by):
+    if (
+        check_permission
+        and by is not None
+        and not permissions.may_assign_roles(by, permissions.holders_of(incident))
+    ):
         taking_empty_role = user.pk == by.pk and (
             role == IncidentRole.SUBJECT_MATTER_EXPERT or not current.exists()
         )
@@ -83,9 +87,9 @@ def _role_assign(
             )
     except IntegrityError:
         raise RoleError(f"Someone else was made {label} just now; reload and try again.") from None
-    body = f"{_name(user)} is now {label}"
+    body = f"{person_name(user)} is now {label}"
     if previous is not None:
-        body += f", taking over from {_name(previous.user)}"
+        body += f", taking over from {person_name(previous.user)}"
     if handover_note.strip():
         body += f"\n\nHandover: {handover_note.strip()}"
     timeline_record(
@@ -112,7 +116,7 @@ def role_release(
     if (
         by is not None
         and by.pk != assignment.user_id
-        and not may_assign_roles(incident=assignment.incident, user=by)
+        and not permissions.may_assign_roles(by, permissions.holders_of(assignment.incident))
     ):
         raise NotAllowed(
             "Only the holder, the Incident Commander, the Deputy or an admin can release a role."
@@ -122,7 +126,7 @@ def role_release(
     assignment.ended_at = timezone.now()
     assignment.handover_note = handover_note
     assignment.save(update_fields=["ended_at", "handover_note"])
-    body = f"{_name(assignment.user)} is no longer {assignment.get_role_display()}"
+    body = f"{person_name(assignment.user)} is no longer {assignment.get_role_display()}"
     if handover_note.strip():
         body += f"\n\nHandover: {handover_note.strip()}"
     timeline_record(

@@ -15,9 +15,9 @@ from incidents.models import TimelineEntry
 from incidents.services import timeline_record
 from roles.models import Page
 from roles.selectors import current_holder
-from roles.services._common import NotAllowed, RoleError, _name, _room_url, _send, _subject
-from roles.services.assignments import _role_assign
-from roles.services.paging import _names, _notify, _schedule_escalation
+from roles.services.assignments import role_assign_locked
+from roles.services.common import NotAllowed, RoleError, person_name, room_url, send_to, subject_for
+from roles.services.paging import names_of, notify_page_targets, schedule_escalation
 
 
 def _minutes(n: int) -> str:
@@ -59,11 +59,11 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
         )
         if page.created_by is not None and page.created_by.is_active:
             # Whoever asked for help must know that nobody is coming.
-            _send(
+            send_to(
                 kind="reminder",
-                subject=_subject(page.incident, "Nobody acknowledged your page"),
+                subject=subject_for(page.incident, "Nobody acknowledged your page"),
                 body=f"Nobody acknowledged your page within {_minutes(waited)} at any step. "
-                f"Page someone else: {_room_url(page.incident)}",
+                f"Page someone else: {room_url(page.incident)}",
                 to=[page.created_by],
                 incident=page.incident,
                 dedup_key=f"page-exhausted:{page.pk}",
@@ -73,15 +73,15 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
     page.escalates_at = now + timedelta(minutes=waited)
     page.escalation_token = uuid.uuid4()
     page.save(update_fields=["level", "escalates_at", "escalation_token"])
-    users = _notify(page, page.steps[page.level])
+    users = notify_page_targets(page, page.steps[page.level])
     timeline_record(
         incident=page.incident,
         kind=TimelineEntry.Kind.PAGE,
-        body=f"Page escalated to {_names(users)}: nobody acknowledged within {_minutes(waited)}.",
+        body=f"Page escalated to {names_of(users)}: nobody acknowledged within {_minutes(waited)}.",
         author=None,
         data={"page": page.pk, "notified": [u.pk for u in users], "level": page.level},
     )
-    _schedule_escalation(page)
+    schedule_escalation(page)
     return page
 
 
@@ -107,7 +107,7 @@ def page_acknowledge(*, page: Page, user: AbstractBaseUser) -> Page:
     )
     if page.status == Page.Status.ACKNOWLEDGED:
         raise RoleError(
-            f"This page was acknowledged already by {_name(page.acknowledged_by)} at "
+            f"This page was acknowledged already by {person_name(page.acknowledged_by)} at "
             f"{timezone.localtime(page.acknowledged_at):%H:%M} UTC. Nothing changed."
         )
     if page.status == Page.Status.CANCELLED:
@@ -126,18 +126,18 @@ def page_acknowledge(*, page: Page, user: AbstractBaseUser) -> Page:
     timeline_record(
         incident=page.incident,
         kind=TimelineEntry.Kind.PAGE,
-        body=f"{_name(user)} acknowledged the page",
+        body=f"{person_name(user)} acknowledged the page",
         author=user,
         data={"page": page.pk, "acknowledged": True},
     )
     if page.role and page.incident.is_open and current_holder(incident=page.incident, role=page.role) is None:
-        _role_assign(incident=page.incident, role=page.role, user=user, by=user)
+        role_assign_locked(incident=page.incident, role=page.role, user=user, by=user)
     if page.created_by is not None and page.created_by.pk != user.pk:
-        _send(
+        send_to(
             kind="page_ack",
-            subject=_subject(page.incident, f"{_name(user)} acknowledged your page"),
-            body=f"{_name(user)} acknowledged the page for {page.incident.reference}.\n\n"
-            + _room_url(page.incident),
+            subject=subject_for(page.incident, f"{person_name(user)} acknowledged your page"),
+            body=f"{person_name(user)} acknowledged the page for {page.incident.reference}.\n\n"
+            + room_url(page.incident),
             to=[page.created_by],
             incident=page.incident,
             dedup_key=f"page-ack:{page.pk}",

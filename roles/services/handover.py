@@ -3,6 +3,7 @@
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.urls import reverse
@@ -10,11 +11,19 @@ from django.utils import timezone
 
 from comms.models import Message
 from incidents.models import Incident
-from roles import conf
+from roles import permissions
 from roles.models import SINGLE_HOLDER_ROLES, RoleAssignment
-from roles.selectors import may_assign_roles, profile_for
-from roles.services._common import NotAllowed, RoleError, _absolute, _name, _room_url, _send, _subject
-from roles.services.assignments import _role_assign, role_release
+from roles.selectors import profile_for
+from roles.services.assignments import role_assign_locked, role_release
+from roles.services.common import (
+    NotAllowed,
+    RoleError,
+    absolute_url,
+    person_name,
+    room_url,
+    send_to,
+    subject_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +52,7 @@ def handover_submit(
     """Hand a role to someone else with a note: reassigns, records, and sends the note to them."""
     assignment = RoleAssignment.objects.select_related("incident", "user").get(pk=assignment.pk)
     incident = assignment.incident
-    if by.pk != assignment.user_id and not may_assign_roles(incident=incident, user=by):
+    if by.pk != assignment.user_id and not permissions.may_assign_roles(by, permissions.holders_of(incident)):
         raise NotAllowed(
             "Only the holder, the Incident Commander, the Deputy or an admin can hand over a role."
         )
@@ -57,19 +66,19 @@ def handover_submit(
         current_state=current_state, tried=tried, next_steps=next_steps, hypotheses=hypotheses
     )
     if assignment.role in SINGLE_HOLDER_ROLES:
-        new = _role_assign(
+        new = role_assign_locked(
             incident=incident, role=assignment.role, user=new_holder, by=by, handover_note=note
         )
     else:
-        new = _role_assign(incident=incident, role=assignment.role, user=new_holder, by=by)
+        new = role_assign_locked(incident=incident, role=assignment.role, user=new_holder, by=by)
         role_release(assignment=assignment, by=by, handover_note=note)
-    _send(
+    send_to(
         kind="handover_note",
-        subject=_subject(
-            incident, f"You are now {new.get_role_display()}: handover from {_name(assignment.user)}"
+        subject=subject_for(
+            incident, f"You are now {new.get_role_display()}: handover from {person_name(assignment.user)}"
         ),
-        body=f"{_name(assignment.user)} handed {new.get_role_display()} on {incident.reference} "
-        f"\u201c{incident.title}\u201d over to you.\n\n{note}\n\nIncident room: {_room_url(incident)}",
+        body=f"{person_name(assignment.user)} handed {new.get_role_display()} on {incident.reference} "
+        f"\u201c{incident.title}\u201d over to you.\n\n{note}\n\nIncident room: {room_url(incident)}",
         to=[new_holder],
         incident=incident,
         dedup_key=f"handover-note:{new.pk}",
@@ -81,7 +90,10 @@ def _day_ending(user: AbstractBaseUser, now: datetime):
     """The local date of the working day that is ending for this person now, or None."""
     profile = profile_for(user)
     local_today = now.astimezone(profile.tz).date()
-    lead, window = conf.handover_lead(), conf.handover_window()
+    lead, window = (
+        timedelta(minutes=settings.ROLES_HANDOVER_LEAD_MINUTES),
+        timedelta(hours=settings.ROLES_HANDOVER_WINDOW_HOURS),
+    )
     for day in (local_today, local_today - timedelta(days=1)):
         end = profile.working_day_end(day)
         if end is not None and end - lead <= now < end + window:
@@ -113,7 +125,7 @@ def handover_prompts_send(*, now: datetime | None = None) -> int:
             "",
         ]
         for assignment in held:
-            url = _absolute(
+            url = absolute_url(
                 reverse(
                     "roles:handover",
                     kwargs={"number": assignment.incident.number, "assignment_id": assignment.pk},
@@ -127,7 +139,7 @@ def handover_prompts_send(*, now: datetime | None = None) -> int:
             continue  # prompted already for this working day
         try:
             with transaction.atomic():
-                _send(
+                send_to(
                     kind="handover_prompt",
                     subject=f"Time to hand over: you hold {len(held)} incident role{'s' * (len(held) > 1)}",
                     body="\n".join(lines),

@@ -8,20 +8,24 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from core.tasks import enqueue
 from incidents.models import Incident, Participation, TimelineEntry
 from incidents.services import timeline_record
-from roles import conf
 from roles.models import IncidentRole, Page, Schedule, Service
-from roles.selectors import is_out_of_office, oncall_at, rotation_after
-from roles.services._common import RoleError, _absolute, _name, _room_url, _send, _subject
+from roles.selectors import ic_schedule, is_out_of_office, oncall_at, rotation_after
 from roles.services.ack_links import page_ack_url
+from roles.services.common import RoleError, absolute_url, person_name, room_url, send_to, subject_for
 
 logger = logging.getLogger(__name__)
+
+# roles/tasks.py, which calls back into these services.
+ESCALATE_TASK = "roles.page_escalate"
 User = get_user_model()
 
 
@@ -62,14 +66,14 @@ def _schedule_steps(schedule: Schedule, now: datetime, *, together: bool) -> lis
 
 def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict]:
     incident = page.incident
-    ack = _absolute(page_ack_url(page=page, user=user))
+    ack = absolute_url(page_ack_url(page=page, user=user))
     why = {
         Page.Target.INCIDENT_COMMANDER: "You are paged as the on-call Incident Commander.",
         Page.Target.SCHEDULE: f"You are on call for {page.schedule}."
         if page.schedule
         else "You are on call.",
         Page.Target.SERVICE: f"You own {page.service}." if page.service else "You own an affected service.",
-        Page.Target.PERSON: f"{_name(page.created_by)} asks for your help.",
+        Page.Target.PERSON: f"{person_name(page.created_by)} asks for your help.",
     }[page.target]
     lines = [
         f"**{incident.reference} {incident.severity_label}: {incident.title}**",
@@ -80,17 +84,17 @@ def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict]:
         lines += ["", page.message]
     if page.level:
         lines += ["", "Escalated: nobody acknowledged before you."]
-    lines += ["", f"Acknowledge: {ack}", f"Incident room: {_room_url(incident)}"]
+    lines += ["", f"Acknowledge: {ack}", f"Incident room: {room_url(incident)}"]
     context = {
         "page": page.pk,
         "incident": incident.reference,
         "ack_url": ack,
-        "room_url": _room_url(incident),
+        "room_url": room_url(incident),
     }
-    return _subject(incident, f"Page: {incident.title}"), "\n".join(lines), context
+    return subject_for(incident, f"Page: {incident.title}"), "\n".join(lines), context
 
 
-def _notify(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
+def notify_page_targets(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
     users = list(User.objects.filter(pk__in=user_ids))
     users.sort(key=lambda u: list(user_ids).index(u.pk))
     for user in users:
@@ -98,7 +102,7 @@ def _notify(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
         Participation.objects.get_or_create(incident=page.incident, user=user)
         page.notified.add(user)
         subject, body, context = _page_text(page, user)
-        _send(
+        send_to(
             kind="page",
             subject=subject,
             body=body,
@@ -110,22 +114,20 @@ def _notify(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
     return users
 
 
-def _schedule_escalation(page: Page) -> None:
+def schedule_escalation(page: Page) -> None:
     page_id, token, eta = page.pk, str(page.escalation_token), page.escalates_at
 
-    def enqueue() -> None:
-        from roles.tasks import page_escalate
-
+    def enqueue_escalation() -> None:
         try:
-            page_escalate.apply_async((page_id, token), eta=eta)
+            enqueue(ESCALATE_TASK, page_id, token, eta=eta)
         except Exception:  # noqa: BLE001 - the beat sweep escalates overdue pages too
             logger.warning("Could not schedule the escalation of page %s", page_id, exc_info=True)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue_escalation)
 
 
-def _names(users: Sequence[AbstractBaseUser]) -> str:
-    names = [_name(u) for u in users]
+def names_of(users: Sequence[AbstractBaseUser]) -> str:
+    names = [person_name(u) for u in users]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -145,8 +147,13 @@ def page_send(
     now = timezone.now()
     if person is not None:
         if not person.is_active:
-            raise RoleError(f"{_name(person)} is not an active user and cannot be paged.")
-        target, steps, minutes, what = Page.Target.PERSON, [[person.pk]], conf.person_escalation_minutes(), ""
+            raise RoleError(f"{person_name(person)} is not an active user and cannot be paged.")
+        target, steps, minutes, what = (
+            Page.Target.PERSON,
+            [[person.pk]],
+            settings.ROLES_PERSON_ESCALATION_MINUTES,
+            "",
+        )
     elif service is not None:
         target, steps, minutes = Page.Target.SERVICE, _service_steps(service, now), service.escalation_minutes
         what = f" (owners of {service})"
@@ -174,8 +181,6 @@ def page_send(
 @transaction.atomic
 def page_incident_commander(*, incident: Incident, by: AbstractBaseUser | None, message: str = "") -> Page:
     """`!ic page`: the primary and the backup on-call Incident Commander at the same time."""
-    from roles.selectors import ic_schedule
-
     schedule = ic_schedule()
     if schedule is None:
         raise RoleError("No on-call schedule for the Incident Commander role is set up (Admin → Schedules).")
@@ -226,8 +231,8 @@ def _page_create(
         created_by=by,
         created_at=now,
     )
-    users = _notify(page, steps[0])
-    body = f"Paged {_names(users)}{what}"
+    users = notify_page_targets(page, steps[0])
+    body = f"Paged {names_of(users)}{what}"
     if page.message:
         body += f": {page.message}"
     timeline_record(
@@ -237,5 +242,5 @@ def _page_create(
         author=by,
         data={"page": page.pk, "target": target, "notified": [u.pk for u in users], "level": 0},
     )
-    _schedule_escalation(page)
+    schedule_escalation(page)
     return page

@@ -7,15 +7,16 @@ at most once per period, keyed by its dedup key.
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from comms.models import Message
 from incidents.models import Incident, TimelineEntry
-from roles import conf
 from roles.models import ExecutiveSummary, IncidentRole
-from roles.services._common import RoleError, _room_url, _send, _subject
+from roles.selectors import current_role_holders
+from roles.services.common import RoleError, room_url, send_to, subject_for
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ def _holder_or_ic(holders: dict[str, AbstractBaseUser], role: str) -> AbstractBa
 
 def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
     """Executive summary due, public update overdue, long-incident check-up. Idempotent per period."""
-    from roles.selectors import current_role_holders
 
     now = now or timezone.now()
     incidents = list(Incident.objects.filter(status__in=Incident.OPEN_STATUSES))
@@ -56,9 +56,9 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"executive_summary": 0, "public_update": 0, "checkup": 0}
     for incident in incidents:
         holders = {a.role: a.user for a in holders_by_incident.get(incident.pk, [])}
-        room = _room_url(incident)
+        room = room_url(incident)
 
-        every = conf.executive_summary_minutes(incident.severity)
+        every = settings.ROLES_EXECUTIVE_SUMMARY_MINUTES.get(incident.severity)
         if every:
             anchor = last_summary.get(incident.pk, incident.declared_at)
             period = _period(anchor, timedelta(minutes=every), now)
@@ -68,12 +68,12 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
                     incident=incident,
                     to=to,
                     key=f"reminder:exec:{incident.pk}:{anchor.timestamp():.0f}:{period}",
-                    subject=_subject(incident, "Executive summary due"),
+                    subject=subject_for(incident, "Executive summary due"),
                     body=f"No executive summary for {every * period} minutes. Send the stakeholders a short "
                     f"summary of the current status from the room: {room}",
                 )
 
-        overdue = conf.public_update_minutes(incident.severity)
+        overdue = settings.ROLES_PUBLIC_UPDATE_OVERDUE_MINUTES.get(incident.severity)
         if overdue:
             anchor = last_public.get(incident.pk, incident.declared_at)
             period = _period(anchor, timedelta(minutes=overdue), now)
@@ -83,12 +83,12 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
                     incident=incident,
                     to=to,
                     key=f"reminder:public:{incident.pk}:{anchor.timestamp():.0f}:{period}",
-                    subject=_subject(incident, "Public update overdue"),
+                    subject=subject_for(incident, "Public update overdue"),
                     body=f"No public update for {overdue * period} minutes. If in doubt, tweet it out: "
                     f"post an update on the status page. {room}",
                 )
 
-        hours = conf.checkup_hours()
+        hours = settings.ROLES_CHECKUP_HOURS
         if hours:
             period = _period(incident.declared_at, timedelta(hours=hours), now)
             to = holders.get(IncidentRole.INCIDENT_COMMANDER) or holders.get(IncidentRole.ON_CALL)
@@ -97,7 +97,7 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
                     incident=incident,
                     to=to,
                     key=f"reminder:checkup:{incident.pk}:{period}",
-                    subject=_subject(incident, f"Open for {hours * period} hours: time to regroup"),
+                    subject=subject_for(incident, f"Open for {hours * period} hours: time to regroup"),
                     body=f"{incident.reference} has been open for more than {hours * period} hours. Regroup: "
                     "is the severity right, are the right people on it, does anyone need to hand over? "
                     f"{room}",
@@ -110,7 +110,7 @@ def _remind(*, incident: Incident, to: AbstractBaseUser, key: str, subject: str,
         return 0
     try:
         with transaction.atomic():
-            _send(kind="reminder", subject=subject, body=body, to=[to], incident=incident, dedup_key=key)
+            send_to(kind="reminder", subject=subject, body=body, to=[to], incident=incident, dedup_key=key)
     except RoleError:
         logger.warning("Reminder %s not sent", key, exc_info=True)
         return 0

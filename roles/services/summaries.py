@@ -6,21 +6,9 @@ from django.db import transaction
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.selectors import who_can_see
 from incidents.services import timeline_record
-from roles.models import ExecutiveSummary, IncidentRole, Team
-from roles.selectors import current_holder
-from roles.services._common import NotAllowed, RoleError, _room_url, _send, _subject
-
-
-def may_send_executive_summary(*, incident: Incident, user: AbstractBaseUser) -> bool:
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if user.is_staff or user.is_superuser:
-        return True
-    holder = current_holder(incident=incident, role=IncidentRole.INTERNAL_LIAISON)
-    if holder is not None:
-        return holder.user_id == user.pk
-    ic = current_holder(incident=incident, role=IncidentRole.INCIDENT_COMMANDER)
-    return ic is not None and ic.user_id == user.pk
+from roles import permissions
+from roles.models import ExecutiveSummary, Team
+from roles.services.common import NotAllowed, RoleError, room_url, send_to, subject_for
 
 
 def stakeholder_teams(severity: int) -> list[Team]:
@@ -34,7 +22,7 @@ def executive_summary_send(
     *, incident: Incident, by: AbstractBaseUser, body: str, next_step: str = ""
 ) -> ExecutiveSummary:
     """Send the stakeholder teams for the incident's severity a summary, and note it on the timeline."""
-    if not may_send_executive_summary(incident=incident, user=by):
+    if not permissions.may_send_executive_summary(by, permissions.holders_of(incident)):
         raise NotAllowed(
             "The internal liaison (or the IC when nobody holds that role) sends executive summaries."
         )
@@ -63,10 +51,10 @@ def executive_summary_send(
     text = body
     if summary.next_step:
         text += f"\n\n**Next step:** {summary.next_step}"
-    _send(
+    send_to(
         kind="executive_summary",
-        subject=_subject(incident, f"Executive summary: {incident.title}"),
-        body=text + f"\n\nIncident room: {_room_url(incident)}",
+        subject=subject_for(incident, f"Executive summary: {incident.title}"),
+        body=text + f"\n\nIncident room: {room_url(incident)}",
         to=list(people.values()),
         incident=incident,
         dedup_key=f"executive-summary:{summary.pk}",

@@ -6,7 +6,7 @@ its own data in a fixed number of queries.
 
 from django import template
 
-from roles import selectors, services
+from roles import permissions, selectors, services
 from roles.checklists import checklist_for
 from roles.models import SINGLE_HOLDER_ROLES, IncidentRole, Schedule, Service
 
@@ -20,14 +20,7 @@ def roles_panel(context) -> dict:
     incident = context["incident"]
     holders = context.get("role_holders") or []
     held_roles = {a.role for a in holders}
-    may_assign = (
-        user.is_staff
-        or user.is_superuser
-        or any(
-            a.user_id == user.pk and a.role in (IncidentRole.INCIDENT_COMMANDER, IncidentRole.DEPUTY)
-            for a in holders
-        )
-    )
+    may_assign = permissions.may_assign_roles(user, holders)
     mine = []
     for assignment in holders:
         if assignment.user_id == user.pk:
@@ -70,18 +63,9 @@ def roles_panel(context) -> dict:
         "pages": pages,
         "roles_error": context.get("roles_error", ""),
         "csrf_token": context.get("csrf_token"),
-        "may_summarise": _may_summarise(user, holders),
+        "may_summarise": permissions.may_send_executive_summary(user, holders),
+        "may_read_outbox": permissions.may_read_incident_outbox(user, holders),
     }
-
-
-def _may_summarise(user, holders) -> bool:
-    """services.may_send_executive_summary, from the holders the room has already read."""
-    if user.is_staff or user.is_superuser:
-        return True
-    by_role = {a.role: a.user_id for a in holders}
-    if IncidentRole.INTERNAL_LIAISON in by_role:
-        return by_role[IncidentRole.INTERNAL_LIAISON] == user.pk
-    return by_role.get(IncidentRole.INCIDENT_COMMANDER) == user.pk
 
 
 @register.inclusion_tag("roles/_my_work.html", takes_context=True)

@@ -6,8 +6,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.api.errors import error_response
-from incidents.api.serializers import ErrorSerializer
+from core.api.errors import error_response
+from core.api.serializers import ErrorSerializer
 from incidents.api.views import visible_incident
 from statuspage import selectors
 from statuspage.models import (

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from incidents.api.tokens import api_token_issue
+from accounts.services import api_token_issue
 from tests.factories import UserFactory
 
 

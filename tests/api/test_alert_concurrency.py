@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from incidents.models import AlertGroup, Incident, TimelineEntry
+from incidents.models import Incident, TimelineEntry
+from integrations.models import AlertGroup
 from roles.models import Service
 from tests.api.alerting import payload, post_alertmanager, post_pagerduty
 

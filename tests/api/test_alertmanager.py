@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from incidents.models import AlertGroup, AlertSettings, Incident, TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from incidents.services import incident_change_status
+from integrations.models import AlertGroup, AlertSettings
 from roles.models import Page, Service
 from tests.api.alerting import payload, post_alertmanager
 from tests.factories import UserFactory

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from incidents.models import AlertGroup, Incident, TimelineEntry
+from incidents.models import Incident, TimelineEntry
+from integrations.models import AlertGroup
 from roles.models import Service
 from tests.api.alerting import payload, post_pagerduty
 

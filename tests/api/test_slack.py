@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from comms.models import Channel, Message
-from incidents.integrations.slack import signature_for, signature_is_valid, slack_stalks_post
-from incidents.models import Incident, SlackStalk, TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from incidents.services import incident_change_status
+from integrations.models import SlackStalk
+from integrations.slack import signature_for, signature_is_valid, slack_stalks_post
 from roles.models import IncidentRole, LayerMember, Page, RotationLayer, Schedule
 from tests.factories import IncidentFactory, UserFactory
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from incidents.api.tokens import api_token_issue, api_token_revoke
-from incidents.models import ApiToken
+from accounts.models import ApiToken
+from accounts.services import api_token_issue, api_token_revoke
 from tests.api.conftest import TokenClient, assert_error
 from tests.factories import UserFactory
 

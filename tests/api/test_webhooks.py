@@ -8,9 +8,9 @@ import pytest
 
 from comms.models import Delivery, Message
 from comms.services import deliveries_send
-from incidents.integrations.webhooks import webhook_subscribe
-from incidents.models import OutgoingWebhook
 from incidents.services import incident_change_severity, incident_change_status, incident_declare
+from integrations.models import OutgoingWebhook
+from integrations.webhooks import webhook_subscribe
 from roles.services import role_assign
 from tests.api.conftest import assert_error
 from tests.factories import IncidentFactory, UserFactory

@@ -129,11 +129,11 @@ def test_notifications_need_a_sign_in(client, db):
 # --- The outbox --------------------------------------------------------------------------------
 
 
-def test_admins_see_every_message_with_its_delivery_states(client, staff_user, incident, security_incident):
+def test_admins_see_every_message_with_its_delivery_states(client, admin_user, incident, security_incident):
     _email("About checkout", incident=incident)
     _email("About the leak", incident=security_incident)
     _email("No incident")
-    client.force_login(staff_user)
+    client.force_login(admin_user)
     response = client.get(reverse("outbox"))
     assert response.status_code == 200
     for subject in ("About checkout", "About the leak", "No incident"):
@@ -141,11 +141,11 @@ def test_admins_see_every_message_with_its_delivery_states(client, staff_user, i
     assert "1 pending" in response.text
 
 
-def test_the_outbox_filters_by_incident_and_state(client, staff_user, incident, security_incident):
+def test_the_outbox_filters_by_incident_and_state(client, admin_user, incident, security_incident):
     _email("About checkout", incident=incident)
     _email("About the leak", incident=security_incident)
     Delivery.objects.filter(message__subject="About the leak").update(state=Delivery.State.DEAD)
-    client.force_login(staff_user)
+    client.force_login(admin_user)
     by_incident = client.get(reverse("outbox"), {"incident": incident.reference}).text
     assert "About checkout" in by_incident and "About the leak" not in by_incident
     by_state = client.get(reverse("outbox"), {"state": "dead"}).text
@@ -155,14 +155,32 @@ def test_the_outbox_filters_by_incident_and_state(client, staff_user, incident, 
 
 
 @pytest.mark.parametrize("query", [{"incident": "checkout"}, {"state": "lost"}])
-def test_a_bad_outbox_filter_is_a_422_with_a_message(client, staff_user, query):
-    client.force_login(staff_user)
+def test_a_bad_outbox_filter_is_a_422_with_a_message(client, admin_user, query):
+    client.force_login(admin_user)
     response = client.get(reverse("outbox"), query)
     assert response.status_code == 422
     assert 'role="alert"' in response.text
     partial = client.get(reverse("outbox"), query, headers={"HX-Request": "true"})
     assert partial.status_code == 422
     assert partial.text.lstrip().startswith('<div id="results">')
+
+
+def test_being_staff_is_not_enough_for_the_whole_outbox(client, staff_user, incident):
+    # Account mail (password reset links) sits in the outbox: reading all of it is
+    # the comms.view_outbox permission (superusers), not the staff flag.
+    _email("About checkout", incident=incident)
+    client.force_login(staff_user)
+    assert client.get(reverse("outbox")).status_code == 403
+    assert f'href="{reverse("outbox")}"' not in client.get(reverse("dashboard")).text
+
+
+def test_the_outbox_permission_opens_it_without_being_superuser(client, staff_user, incident):
+    from django.contrib.auth.models import Permission
+
+    _email("About checkout", incident=incident)
+    staff_user.user_permissions.add(Permission.objects.get(codename="view_outbox"))
+    client.force_login(staff_user)
+    assert "About checkout" in client.get(reverse("outbox")).text
 
 
 def test_a_responder_who_commands_nothing_cannot_open_the_outbox(client, outsider, incident):
@@ -211,12 +229,12 @@ def test_a_former_commander_loses_the_outbox(client, commander, incident):
     assert client.get(reverse("outbox")).status_code == 403
 
 
-def test_the_message_page_lists_deliveries_and_escapes_receiver_errors(client, staff_user, incident):
+def test_the_message_page_lists_deliveries_and_escapes_receiver_errors(client, admin_user, incident):
     message = _email("About checkout", incident=incident)
     Delivery.objects.filter(message=message).update(
         state=Delivery.State.DEAD, attempts=3, last_error="HTTP 400: <img src=x onerror=alert(1)>"
     )
-    client.force_login(staff_user)
+    client.force_login(admin_user)
     response = client.get(reverse("outbox_message", args=[message.pk]))
     assert response.status_code == 200
     assert "x@example.com" in response.text
@@ -242,21 +260,21 @@ def test_a_dead_delivery_can_be_resent(client, commander, incident, django_captu
     assert len(mail.outbox) == 1
 
 
-def test_only_a_dead_delivery_can_be_resent(client, staff_user, incident):
+def test_only_a_dead_delivery_can_be_resent(client, admin_user, incident):
     message = _email("About checkout", incident=incident)
     delivery = message.deliveries.get()
-    client.force_login(staff_user)
+    client.force_login(admin_user)
     response = client.post(reverse("delivery_resend", args=[delivery.pk]), headers={"HX-Request": "true"})
     assert response.status_code == 409
     assert "Only a dead delivery" in response.text
 
 
 def test_the_outbox_costs_a_bounded_number_of_queries(
-    client, staff_user, incident, django_assert_max_num_queries
+    client, admin_user, incident, django_assert_max_num_queries
 ):
     for i in range(30):
         _email(f"Message {i}", incident=incident)
-    client.force_login(staff_user)
+    client.force_login(admin_user)
     with django_assert_max_num_queries(8):
         response = client.get(reverse("outbox"))
     assert response.status_code == 200
@@ -266,8 +284,8 @@ def test_the_outbox_channel_kinds_exist(db):
     assert {c.value for c in Channel.Kind} == {"email", "slack", "webhook", "in_app"}
 
 
-def test_admins_find_the_outbox_in_the_top_bar(client, staff_user, responder):
-    client.force_login(staff_user)
+def test_admins_find_the_outbox_in_the_top_bar(client, admin_user, responder):
+    client.force_login(admin_user)
     assert f'href="{reverse("outbox")}"' in client.get(reverse("dashboard")).text
     client.force_login(responder)
     assert f'href="{reverse("outbox")}"' not in client.get(reverse("dashboard")).text

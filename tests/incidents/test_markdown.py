@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from core.markdown import render_markdown, render_plain
 from incidents import services
-from incidents.markdown import render_markdown, render_plain
 
 
 def _urls(html: str) -> list[str]:

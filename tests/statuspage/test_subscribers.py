@@ -236,7 +236,7 @@ def test_a_fan_out_lost_with_the_broker_is_sent_by_the_next_tick(
     def broker_down(*args, **kwargs):
         raise ConnectionError("the broker is down")
 
-    monkeypatch.setattr(tasks.fan_out_update, "delay", broker_down)
+    monkeypatch.setattr(tasks.fan_out_update, "apply_async", broker_down)
     update = publish(incident=incident, by=liaison)  # published all the same
     assert mail.outbox == [] and update.notified_at is None
     monkeypatch.undo()

@@ -1,0 +1,151 @@
+"""Demo data for `make run`: people in every responder role, services, and two incidents."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import Incident, Severity, TimelineEntry
+from roles.demo import load_people_demo
+from roles.models import IncidentRole, Service
+from roles.services import role_assign
+from statuspage.demo import load_status_demo
+
+DEMO_PASSWORD = "coolhead-demo"
+
+# (e-mail, first name, last name, the role they hold in the demo SEV-1)
+DEMO_PEOPLE = [
+    ("admin@example.com", "Ada", "Admin", None),
+    ("ic@example.com", "Iris", "Commander", IncidentRole.INCIDENT_COMMANDER),
+    ("deputy@example.com", "Dev", "Deputy", IncidentRole.DEPUTY),
+    ("scribe@example.com", "Sam", "Scribe", IncidentRole.SCRIBE),
+    ("sme@example.com", "Sasha", "Expert", IncidentRole.SUBJECT_MATTER_EXPERT),
+    ("customer@example.com", "Cory", "Liaison", IncidentRole.CUSTOMER_LIAISON),
+    ("internal@example.com", "Ines", "Liaison", IncidentRole.INTERNAL_LIAISON),
+]
+
+Kind = TimelineEntry.Kind
+
+
+def demo_loaded() -> bool:
+    return get_user_model().objects.filter(email="ic@example.com").exists()
+
+
+@transaction.atomic
+def load_demo() -> None:
+    User = get_user_model()
+    people = {}
+    for email, first, last, _role in DEMO_PEOPLE:
+        user = User.objects.create_user(
+            username=email.split("@")[0],
+            email=email,
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
+            is_staff=email.startswith("admin"),
+            is_superuser=email.startswith("admin"),
+        )
+        people[email] = user
+    ic, sme, deputy = people["ic@example.com"], people["sme@example.com"], people["deputy@example.com"]
+
+    checkout = Service.objects.create(
+        name="Checkout",
+        description="Payments and order placement.",
+        primary_owner=sme,
+        secondary_owner=deputy,
+    )
+    Service.objects.create(name="Search", description="Product search and indexing.", primary_owner=deputy)
+    Service.objects.create(name="Database", description="The primary PostgreSQL cluster.", primary_owner=sme)
+
+    now = timezone.now()
+    # A resolved SEV-3 from last week.
+    old = services.incident_declare(
+        title="[Outage]: Search results stale",
+        severity=Severity.SEV3,
+        summary="Search index stopped refreshing after a cron host was replaced.",
+        declared_by=deputy,
+    )
+    services.timeline_add(
+        incident=old, kind=Kind.FINDING, body="Indexer cron missing on the new host.", author=deputy
+    )
+    services.incident_change_status(incident=old, status=Incident.Status.IDENTIFIED, by=deputy)
+    services.timeline_add(
+        incident=old,
+        kind=Kind.ACTION,
+        body="Re-installed the cron entry and ran a full reindex.",
+        author=deputy,
+    )
+    services.incident_change_status(
+        incident=old, status=Incident.Status.RESOLVED, by=deputy, note="Fresh results confirmed."
+    )
+
+    # An open SEV-1 with a lively timeline and the whole role structure.
+    fire = services.incident_declare(
+        title="[Outage]: Checkout fails for EU customers",
+        severity=Severity.SEV1,
+        summary="Payments time out for customers in the EU since about 09:40 UTC; US looks fine.",
+        declared_by=ic,
+        detected_at=now - timedelta(minutes=50),
+        rollback_considered="Maybe: release 2026.11.23-2 went out at 09:35. Checking before rolling back.",
+    )
+    # As if it had been declared 48 minutes ago, ten minutes after detection.
+    Incident.objects.filter(pk=fire.pk).update(declared_at=now - timedelta(minutes=48))
+    fire.timeline.update(occurred_at=now - timedelta(minutes=48))
+    fire.refresh_from_db()
+    fire.services.add(checkout)
+    for email, _first, _last, role in DEMO_PEOPLE:
+        if role is not None:
+            role_assign(incident=fire, role=role, user=people[email], by=ic)
+    script = [
+        (sme, Kind.FINDING, "p95 latency on `payments-eu` went from 300 ms to 12 s at 09:41.", 44),
+        (sme, Kind.HYPOTHESIS, "It must be the new connection pool settings in release 2026.11.23-2.", 40),
+        (people["scribe@example.com"], Kind.NOTE, "Database not affected, just checked the logs.", 37),
+        (ic, Kind.DECISION, "**Rollback** release 2026.11.23-2: recent change, low risk to revert.", 33),
+        (
+            sme,
+            Kind.CHANGE,
+            "Set `PAYMENTS_POOL_SIZE` back from 5 to 50 (old value saved in the change log).",
+            30,
+        ),
+        (
+            people["customer@example.com"],
+            Kind.ACTION,
+            "Status page updated: investigating elevated checkout errors in the EU.",
+            28,
+        ),
+        (people["scribe@example.com"], Kind.TODO, "Add an alert on pool saturation for payments-eu.", 20),
+    ]
+    for author, kind, body, minutes_ago in script:
+        services.timeline_add(
+            incident=fire,
+            kind=kind,
+            body=body,
+            author=author,
+            occurred_at=now - timedelta(minutes=minutes_ago),
+            backdate_reason="Recorded from the call notes",
+        )
+    services.incident_change_status(
+        incident=fire, status=Incident.Status.IDENTIFIED, by=ic, note="Rollback in progress."
+    )
+    services.incident_set_deploy_freeze(incident=fire, freeze=True, by=ic)
+
+    # The people side: profiles, stakeholder teams, on-call rosters (roles/demo.py).
+    load_people_demo(people)
+
+    # The public face: components, page history, three public updates on the SEV-1 (statuspage/demo.py).
+    load_status_demo(people=people, incident=fire, past_incident=old)
+
+
+def _shift_into_the_past(incident: Incident, delta: timedelta) -> None:
+    """Move a whole demo incident back in time, keeping its story in order."""
+    Incident.objects.filter(pk=incident.pk).update(
+        detected_at=F("detected_at") - delta,
+        declared_at=F("declared_at") - delta,
+        acknowledged_at=F("acknowledged_at") - delta,
+        mitigated_at=F("mitigated_at") - delta,
+        resolved_at=F("resolved_at") - delta,
+    )
+    incident.timeline.update(occurred_at=F("occurred_at") - delta, recorded_at=F("recorded_at") - delta)

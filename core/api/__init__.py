@@ -1,0 +1,1 @@
+"""The REST API's common parts: each app's api/ package builds on these."""

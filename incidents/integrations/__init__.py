@@ -1,1 +1,0 @@
-"""Coolhead as other software's peer: alert ingestion, outgoing webhooks, Slack slash commands."""

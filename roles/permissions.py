@@ -1,0 +1,72 @@
+"""Who may do what with an incident's roles, pages and executive summaries, written once.
+
+Each rule decides from the incident's current role holders. The room has read
+them already (and passes them in); services and the API read them with
+holders_of(). Admins may do everything here.
+"""
+
+from collections.abc import Sequence
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from comms import permissions as comms_permissions
+from incidents.models import Incident
+from incidents.permissions import is_active, is_admin
+from incidents.selectors import incidents_visible_to
+from roles.models import IncidentRole, RoleAssignment
+
+Person = AbstractBaseUser | AnonymousUser
+
+# Those who staff an incident: assign, release and hand over others' roles.
+STAFFING_ROLES = (IncidentRole.INCIDENT_COMMANDER, IncidentRole.DEPUTY)
+
+
+def holders_of(incident: Incident) -> list[RoleAssignment]:
+    return list(RoleAssignment.objects.filter(incident=incident, ended_at__isnull=True))
+
+
+def _holds(user: Person, holders: Sequence[RoleAssignment], roles: Sequence[str]) -> bool:
+    return any(a.user_id == user.pk and a.role in roles for a in holders)
+
+
+def _holder(holders: Sequence[RoleAssignment], role: str) -> RoleAssignment | None:
+    return next((a for a in holders if a.role == role), None)
+
+
+def may_assign_roles(user: Person, holders: Sequence[RoleAssignment]) -> bool:
+    """The current IC, the deputy and admins staff an incident."""
+    if not is_active(user):
+        return False
+    return is_admin(user) or _holds(user, holders, STAFFING_ROLES)
+
+
+def may_send_executive_summary(user: Person, holders: Sequence[RoleAssignment]) -> bool:
+    """The internal liaison sends executive summaries; the IC when nobody holds that role."""
+    if not is_active(user):
+        return False
+    if is_admin(user):
+        return True
+    liaison = _holder(holders, IncidentRole.INTERNAL_LIAISON)
+    if liaison is not None:
+        return liaison.user_id == user.pk
+    return _holds(user, holders, [IncidentRole.INCIDENT_COMMANDER])
+
+
+def may_read_incident_outbox(user: Person, holders: Sequence[RoleAssignment]) -> bool:
+    """The incident's messages in the outbox: its commander, and whoever may read the whole outbox."""
+    if not is_active(user):
+        return False
+    return _holds(
+        user, holders, [IncidentRole.INCIDENT_COMMANDER]
+    ) or comms_permissions.may_read_whole_outbox(user)
+
+
+def commanded_incidents(user: Person) -> QuerySet[Incident]:
+    """The incidents this person commands now and can see: theirs to read in the outbox."""
+    if not is_active(user):
+        return Incident.objects.none()
+    commands = RoleAssignment.objects.filter(
+        user=user, role=IncidentRole.INCIDENT_COMMANDER, ended_at__isnull=True
+    ).values("incident_id")
+    return incidents_visible_to(user).filter(pk__in=commands)

@@ -1,0 +1,89 @@
+"""What every roles service shares: the domain errors, names and links, and sending messages.
+
+RoleError and NotAllowed are public (re-exported by roles.services); the
+underscored helpers are for the sibling modules of this package only.
+"""
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+
+from comms.models import Channel
+from comms.services import CommsError, Recipient, message_send, recipients_for_user
+from core import errors as core_errors
+from incidents.models import Incident
+from incidents.services import IncidentError
+from roles.selectors import profile_for
+
+
+class RoleError(IncidentError):
+    """A roles change the rules do not allow; the message is meant for a person."""
+
+
+class NotAllowed(RoleError, core_errors.NotAllowed):
+    """The person asking may not do this (a 403 for the API)."""
+
+
+def person_name(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return "Coolhead"
+    return user.get_full_name() or user.get_username()
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+# --- Reaching people ------------------------------------------------------------------------
+
+
+def personal_webhook_channel() -> Channel:
+    """The channel personal webhooks travel on: Slack-style JSON to each person's own URL."""
+    channel, _ = Channel.objects.get_or_create(
+        slug="personal-webhook",
+        defaults={"name": "Personal webhooks (URL in each profile)", "kind": Channel.Kind.SLACK},
+    )
+    return channel
+
+
+def recipients_for(user: AbstractBaseUser) -> list[Recipient]:
+    """In-app, e-mail, and the person's own webhook when their profile has one."""
+    recipients = recipients_for_user(user)
+    url = profile_for(user).webhook_url
+    if url:
+        recipients.append(Recipient(channel=personal_webhook_channel(), address=url, user=user))
+    return recipients
+
+
+def send_to(
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    to: Sequence[AbstractBaseUser],
+    incident: Incident | None,
+    dedup_key: str | None,
+    context: dict | None = None,
+):
+    recipients = [r for user in to for r in recipients_for(user)]
+    try:
+        return message_send(
+            kind=kind,
+            subject=subject[:300],
+            body=body,
+            recipients=recipients,
+            incident=incident,
+            dedup_key=dedup_key,
+            context=context,
+        )
+    except CommsError as error:
+        raise RoleError(f"Could not send the message: {error}") from None
+
+
+def subject_for(incident: Incident, text: str) -> str:
+    return f"[{incident.reference} {incident.severity_label}] {text}"
+
+
+def room_url(incident: Incident) -> str:
+    return absolute_url(incident.get_absolute_url())
