@@ -47,20 +47,16 @@ User = get_user_model()
 logger = logging.getLogger(__name__)
 
 
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 def email_batch_size() -> int:
-    return _setting("COMMS_EMAIL_BATCH_SIZE", 100)
+    return settings.COMMS_EMAIL_BATCH_SIZE
 
 
 def sending_lease() -> timedelta:
-    return timedelta(seconds=_setting("COMMS_SENDING_LEASE_SECONDS", 300))
+    return timedelta(seconds=settings.COMMS_SENDING_LEASE_SECONDS)
 
 
 def max_attempts() -> int:
-    return _setting("COMMS_MAX_ATTEMPTS", 8)
+    return settings.COMMS_MAX_ATTEMPTS
 
 
 class CommsError(DomainError):
@@ -304,8 +300,8 @@ def retry_delay(attempts: int) -> timedelta:
     The cap stays well below the broker's visibility timeout, so a retry
     waiting for its countdown is never redelivered early.
     """
-    base = _setting("COMMS_RETRY_BASE_SECONDS", 30)
-    cap = _setting("COMMS_RETRY_MAX_SECONDS", 3600)
+    base = settings.COMMS_RETRY_BASE_SECONDS
+    cap = settings.COMMS_RETRY_MAX_SECONDS
     exponent = min(max(attempts, 1) - 1, 30)
     return timedelta(seconds=min(cap, base * 2**exponent))
 
@@ -491,7 +487,7 @@ def outbox_sweep(*, limit: int = 5000) -> int:
     Enqueuing a row that is in fact being handled is harmless: the claim decides.
     """
     now = timezone.now()
-    grace = timedelta(seconds=_setting("COMMS_STRANDED_AFTER_SECONDS", 60))
+    grace = timedelta(seconds=settings.COMMS_STRANDED_AFTER_SECONDS)
     stranded = Q(state=Delivery.State.PENDING, next_attempt_at__lt=now - grace) | Q(
         state=Delivery.State.FAILED, next_attempt_at__lt=now - grace
     )

@@ -56,7 +56,7 @@ class SendError(Exception):
 
 def _message_id(delivery: Delivery) -> str:
     # The same on every attempt: a receiver (or a test) can recognise a repeat.
-    domain = getattr(settings, "COMMS_MESSAGE_ID_DOMAIN", "") or "coolhead.invalid"
+    domain = settings.COMMS_MESSAGE_ID_DOMAIN
     return f"<{delivery.idempotency_key}@{domain}>"
 
 

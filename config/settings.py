@@ -162,10 +162,13 @@ else:
         "data_folder_out": str(RUN_DIR / "broker"),
         "processed_folder": str(RUN_DIR / "broker-processed"),
         "store_processed": False,
+        # The exchange tables (kombu's default is ./control, in whatever folder
+        # the process was started from).
+        "control_folder": str(RUN_DIR / "broker-control"),
     }
     # Any process may enqueue first (migrate, load_demo, the web server), and
     # kombu's filesystem transport fails on a folder that is not there.
-    for _folder in ("broker", "broker-processed"):
+    for _folder in ("broker", "broker-processed", "broker-control"):
         (RUN_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -302,6 +305,8 @@ COMMS_MAX_ATTEMPTS = env_int("COMMS_MAX_ATTEMPTS", 8, minimum=1)
 COMMS_EMAIL_BATCH_SIZE = env_int("COMMS_EMAIL_BATCH_SIZE", 100, minimum=1)
 # A pending delivery older than this was not enqueued (broker down at commit).
 COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minimum=1)
+# The right-hand side of every e-mail's Message-ID (the same on a retry, so receivers drop repeats).
+COMMS_MESSAGE_ID_DOMAIN = env_str("COMMS_MESSAGE_ID_DOMAIN", "coolhead.invalid")
 if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")
 
@@ -362,7 +367,7 @@ STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS = env_int("STATUSPAGE_SUBSCRIBE_WINDOW_SECON
 # Only for benchmarks/statuspage_bench.py: ?fresh=1 renders the page from the database.
 STATUSPAGE_ALLOW_CACHE_BYPASS = env_bool("STATUSPAGE_ALLOW_CACHE_BYPASS", False)
 
-# --- Roles: paging, handover and reminders (see roles/conf.py) ------------------------
+# --- Roles: paging, handover and reminders -------------------------------------------
 ROLES_PAGE_ACK_MAX_AGE_SECONDS = env_int("ROLES_PAGE_ACK_MAX_AGE_SECONDS", 24 * 3600, minimum=60)
 ROLES_PERSON_ESCALATION_MINUTES = env_int("ROLES_PERSON_ESCALATION_MINUTES", 5, minimum=1)
 ROLES_EXECUTIVE_SUMMARY_MINUTES = env_severity_minutes("ROLES_EXECUTIVE_SUMMARY_MINUTES", {1: 30, 2: 30})

@@ -39,7 +39,7 @@ class PayloadError(Exception):
 
 
 def max_body_bytes() -> int:
-    return int(getattr(settings, "INTEGRATION_MAX_BODY_BYTES", 512 * 1024))
+    return settings.INTEGRATION_MAX_BODY_BYTES
 
 
 def read_body(request: HttpRequest) -> bytes:
