@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import permissions
 from accounts.models import API_TOKEN_PREFIX, ApiToken
 from core.errors import DomainError
 
@@ -51,7 +52,7 @@ def api_token_issue(
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, by: AbstractBaseUser) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
-    if token.user_id != by.pk and not by.is_superuser:
+    if not permissions.may_revoke_token(by, token):
         raise AccountError("You can revoke only your own tokens.")
     if token.revoked_at is not None:
         raise AccountError("The token is revoked already.")

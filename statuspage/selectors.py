@@ -10,13 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from incidents.models import Incident
-from incidents.selectors import can_see_everything
-from roles.models import IncidentRole, RoleAssignment
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
     COMPONENT_STATUS_RANK,
@@ -36,8 +32,6 @@ from statuspage.models import (
 RECENT_LIMIT = 50  # Statuspage's incidents.json and scheduled-maintenances.json hold 50.
 UPTIME_DAYS = 90
 
-PUBLISHER_ROLES = (IncidentRole.CUSTOMER_LIAISON, IncidentRole.INCIDENT_COMMANDER)
-
 DEFAULT_TEMPLATES = {
     "investigating": "We are investigating reports of problems with {components}. "
     "We will post an update as soon as we know more.",
@@ -55,24 +49,6 @@ def page_settings() -> PageSettings:
 def update_template(status: str) -> str:
     row = UpdateTemplate.objects.filter(status=status).first()
     return row.body if row else DEFAULT_TEMPLATES.get(status, "")
-
-
-# --- Who may publish -----------------------------------------------------------------
-
-
-def can_publish_for(*, user: AbstractBaseUser | AnonymousUser, incident: Incident) -> bool:
-    """The current customer liaison or incident commander of this incident, or an admin.
-
-    The caller has already looked the incident up through incident_get, so the
-    user can see it.
-    """
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if can_see_everything(user):
-        return True
-    return RoleAssignment.objects.filter(
-        incident=incident, user=user, role__in=PUBLISHER_ROLES, ended_at__isnull=True
-    ).exists()
 
 
 # --- Components ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from incidents.selectors import incident_get
-from statuspage import public_cache, selectors, services
+from statuspage import permissions, public_cache, selectors, services
 from statuspage.documents import JSON_TYPE
 from statuspage.forms import PublicUpdateForm, SubscribeForm
 from statuspage.models import (
@@ -256,7 +256,7 @@ def _template_body(status: str) -> str:
 def public_update(request: HttpRequest, number: int) -> HttpResponse:
     """Write, preview and publish a public update of an incident (liaison, IC or admin)."""
     incident = incident_get(user=request.user, number=number)
-    if not selectors.can_publish_for(user=request.user, incident=incident):
+    if not permissions.may_publish_for(request.user, incident):
         return render(request, "statuspage/public_update_forbidden.html", {"incident": incident}, status=403)
     components = _publishable_components()
     public_incident = PublicIncident.objects.filter(incident=incident).prefetch_related("updates").first()

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from core.api.errors import error_response
 from core.api.schema import error_responses, validated
 from incidents.services import IncidentError
+from integrations import permissions
 from integrations.alerts import alert_settings_for, alert_settings_update
 from integrations.api import serializers as s
 from integrations.models import OutgoingWebhook
@@ -18,7 +19,7 @@ from roles.models import Service
 
 
 def require_staff(request) -> None:
-    if not (request.user.is_staff or request.user.is_superuser):
+    if not permissions.may_manage_integrations(request.user):
         raise PermissionDenied("Only admins can do this.")
 
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from core.api.errors import error_response
 from core.api.serializers import ErrorSerializer
 from incidents.api.views import visible_incident
-from statuspage import selectors
+from statuspage import permissions
 from statuspage.models import (
     PUBLISHABLE_STATUSES,
     Component,
@@ -125,7 +125,7 @@ class ComponentStatusView(APIView):
         responses={200: ComponentSerializer, **ERRORS},
     )
     def post(self, request, component_id: str):
-        if not (request.user.is_staff or request.user.is_superuser):
+        if not permissions.may_set_component_status(request.user):
             raise PermissionDenied(
                 "Only admins set a component's status by hand; liaisons set it in a public update."
             )
@@ -152,7 +152,7 @@ class PublicUpdateView(APIView):
     )
     def post(self, request, pk: int):
         incident = visible_incident(request, pk)
-        if not selectors.can_publish_for(user=request.user, incident=incident):
+        if not permissions.may_publish_for(request.user, incident):
             raise PermissionDenied(
                 "Only the customer liaison or the incident commander of this incident (or an admin) "
                 "can publish public updates."

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, TimelineEntry
 from incidents.services import timeline_record
-from statuspage import selectors
+from statuspage import permissions
 from statuspage.models import (
     IMPACT_FOR_COMPONENT_STATUS,
     IMPACT_RANK,
@@ -104,7 +104,7 @@ def statuspage_check_update(
     lock: bool = False,
 ) -> UpdatePlan:
     """Check a public update without writing anything (the preview); raise StatuspageError if refused."""
-    if not selectors.can_publish_for(user=by, incident=incident):
+    if not permissions.may_publish_for(by, incident):
         raise StatuspageError(
             "Only the customer liaison or the incident commander of this incident (or an admin) "
             "can publish public updates."

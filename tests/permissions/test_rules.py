@@ -1,0 +1,167 @@
+"""Every "may X do Y" rule, for every kind of person who could ask.
+
+One table per rule: the rule is written once (each app's permissions.py) and
+this is where what it answers for each role is pinned down.
+"""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Permission
+from django.utils import timezone
+
+from accounts import permissions as accounts_permissions
+from accounts.services import api_token_issue
+from comms import permissions as comms_permissions
+from incidents import permissions as incidents_permissions
+from incidents.models import Participation
+from incidents.services import timeline_add
+from integrations import permissions as integrations_permissions
+from roles import permissions as roles_permissions
+from roles.models import IncidentRole, RoleAssignment
+from statuspage import permissions as statuspage_permissions
+from tests.factories import IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = [
+    "anonymous",
+    "inactive",
+    "outsider",
+    "participant",
+    "commander",
+    "deputy",
+    "scribe",
+    "customer_liaison",
+    "internal_liaison",
+    "staff",
+    "superuser",
+    "outbox_reader",
+]
+HOLDERS = {
+    "commander": IncidentRole.INCIDENT_COMMANDER,
+    "deputy": IncidentRole.DEPUTY,
+    "scribe": IncidentRole.SCRIBE,
+    "customer_liaison": IncidentRole.CUSTOMER_LIAISON,
+    "internal_liaison": IncidentRole.INTERNAL_LIAISON,
+}
+
+
+@pytest.fixture
+def world():
+    """A restricted incident, staffed, and one person of each kind."""
+    incident = IncidentFactory(title="[Security]: leaked key", severity=1, is_security=True)
+    people = {"anonymous": AnonymousUser()}
+    for kind in PEOPLE[1:]:
+        people[kind] = UserFactory(
+            username=kind,
+            is_active=kind != "inactive",
+            is_staff=kind in ("staff", "superuser"),
+            is_superuser=kind == "superuser",
+        )
+    people["outbox_reader"].user_permissions.add(Permission.objects.get(codename="view_outbox"))
+    for kind in ("participant", *HOLDERS, "inactive"):
+        Participation.objects.create(incident=incident, user=people[kind])
+    for kind, role in HOLDERS.items():
+        RoleAssignment.objects.create(incident=incident, role=role, user=people[kind])
+    return incident, people
+
+
+def _answers(world, rule) -> set[str]:
+    incident, people = world
+    return {kind for kind in PEOPLE if rule(people[kind], incident)}
+
+
+def test_who_sees_a_restricted_incident(world):
+    assert _answers(world, incidents_permissions.may_see_incident) == {
+        "participant",
+        *HOLDERS,
+        "staff",
+        "superuser",
+    }
+
+
+def test_who_sees_an_ordinary_incident(world):
+    incident, people = world
+    ordinary = IncidentFactory(title="[Outage]: checkout", severity=3)
+    seen = {kind for kind in PEOPLE if incidents_permissions.may_see_incident(people[kind], ordinary)}
+    assert seen == set(PEOPLE) - {"anonymous", "inactive"}
+
+
+def test_who_edits_or_strikes_an_entry(world):
+    incident, people = world
+    entry = timeline_add(incident=incident, kind="note", body="DB looks fine", author=people["scribe"])
+    allowed = {kind for kind in PEOPLE if incidents_permissions.may_edit_entry(people[kind], entry)}
+    assert allowed == {"scribe", "staff", "superuser"}
+
+
+def test_who_assigns_roles(world):
+    holders = roles_permissions.holders_of(world[0])
+    assert _answers(world, lambda user, _i: roles_permissions.may_assign_roles(user, holders)) == {
+        "commander",
+        "deputy",
+        "staff",
+        "superuser",
+    }
+
+
+def test_who_sends_the_executive_summary(world):
+    holders = roles_permissions.holders_of(world[0])
+    rule = roles_permissions.may_send_executive_summary
+    assert _answers(world, lambda user, _i: rule(user, holders)) == {"internal_liaison", "staff", "superuser"}
+
+
+def test_the_commander_sends_the_summary_when_nobody_is_internal_liaison(world):
+    incident, _people = world
+    RoleAssignment.objects.filter(role=IncidentRole.INTERNAL_LIAISON).update(ended_at=timezone.now())
+    holders = roles_permissions.holders_of(incident)
+    rule = roles_permissions.may_send_executive_summary
+    assert _answers(world, lambda user, _i: rule(user, holders)) == {"commander", "staff", "superuser"}
+
+
+def test_who_publishes_a_public_update(world):
+    assert _answers(world, statuspage_permissions.may_publish_for) == {
+        "commander",
+        "customer_liaison",
+        "staff",
+        "superuser",
+    }
+
+
+def test_who_sets_a_component_status_by_hand(world):
+    rule = statuspage_permissions.may_set_component_status
+    assert _answers(world, lambda user, _i: rule(user)) == {"staff", "superuser"}
+
+
+def test_who_reads_the_whole_outbox(world):
+    rule = comms_permissions.may_read_whole_outbox
+    assert _answers(world, lambda user, _i: rule(user)) == {"superuser", "outbox_reader"}
+
+
+def test_who_opens_the_outbox_at_all(world):
+    rule = comms_permissions.may_use_outbox
+    assert _answers(world, lambda user, _i: rule(user)) == {"commander", "superuser", "outbox_reader"}
+
+
+def test_who_reads_an_incidents_messages(world):
+    holders = roles_permissions.holders_of(world[0])
+    rule = roles_permissions.may_read_incident_outbox
+    assert _answers(world, lambda user, _i: rule(user, holders)) == {"commander", "superuser", "outbox_reader"}
+
+
+def test_a_commander_reads_only_the_incidents_they_command_now(world):
+    incident, people = world
+    assert list(roles_permissions.commanded_incidents(people["commander"])) == [incident]
+    RoleAssignment.objects.filter(role=IncidentRole.INCIDENT_COMMANDER).update(ended_at=timezone.now())
+    assert list(roles_permissions.commanded_incidents(people["commander"])) == []
+    assert not comms_permissions.may_use_outbox(people["commander"])
+
+
+def test_who_configures_integrations(world):
+    rule = integrations_permissions.may_manage_integrations
+    assert _answers(world, lambda user, _i: rule(user)) == {"staff", "superuser"}
+
+
+def test_who_revokes_a_token(world):
+    _incident, people = world
+    token, _secret = api_token_issue(user=people["scribe"], name="script")
+    allowed = {kind for kind in PEOPLE if accounts_permissions.may_revoke_token(people[kind], token)}
+    assert allowed == {"scribe", "superuser"}
