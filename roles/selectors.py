@@ -344,7 +344,7 @@ SUMMARY_KINDS = (
 )
 
 
-def _first_line(text: str, limit: int = 200) -> str:
+def first_line(text: str, limit: int = 200) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
@@ -375,7 +375,7 @@ def executive_summary_draft(incident: Incident) -> tuple[str, str]:
     lines += ["", "What changed since the last summary:" if last else "What happened so far:"]
     if entries:
         lines += [
-            f"- {timezone.localtime(e.occurred_at):%H:%M} {e.get_kind_display()}: {_first_line(e.body)}"
+            f"- {timezone.localtime(e.occurred_at):%H:%M} {e.get_kind_display()}: {first_line(e.body)}"
             for e in entries
         ]
     else:
@@ -385,7 +385,7 @@ def executive_summary_draft(incident: Incident) -> tuple[str, str]:
         .order_by("-occurred_at", "-pk")
         .first()
     )
-    return "\n".join(lines), _first_line(decision.body, 500) if decision else ""
+    return "\n".join(lines), first_line(decision.body, 500) if decision else ""
 
 
 def _duration(delta: timedelta) -> str:

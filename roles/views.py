@@ -170,7 +170,7 @@ def handover(request: HttpRequest, number: int, assignment_id: int) -> HttpRespo
     incident = incident_get(user=request.user, number=number)
     assignment = _assignment(incident, assignment_id)
     hypotheses = "\n".join(
-        f"- {selectors._first_line(body)}"
+        f"- {selectors.first_line(body)}"
         for body in incident.timeline.filter(kind="hypothesis", struck_at__isnull=True)
         .order_by("-occurred_at")
         .values_list("body", flat=True)[:10]
