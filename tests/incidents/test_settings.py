@@ -172,22 +172,27 @@ def test_manage_py_alone_runs_in_development_mode(tmp_path):
     # (gunicorn and Celery, outside manage.py, still refuse: the test above.)
 
 
+def _deploy_check(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    production = {
+        # As docker-compose.yml sets it: manage.py alone defaults to DEBUG=1.
+        "DEBUG": "0",
+        "SECRET_KEY": "k3y-" + "x7Qp9!vLm2#Rt8@Wz" * 4,
+        "ALLOWED_HOSTS": "coolhead.example.com",
+        "SITE_URL": "https://coolhead.example.com",
+        "COOLHEAD_RUN_DIR": str(tmp_path),
+    }
+    return _run_django({**production, **env}, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+
 def test_production_settings_pass_the_deploy_check(tmp_path):
-    result = _run_django(
-        {
-            # As docker-compose.yml sets it: manage.py alone defaults to DEBUG=1.
-            "DEBUG": "0",
-            "SECRET_KEY": "k3y-" + "x7Qp9!vLm2#Rt8@Wz" * 4,
-            "ALLOWED_HOSTS": "coolhead.example.com",
-            "SITE_URL": "https://coolhead.example.com",
-            "EMAIL_HOST": "smtp.example.com",
-            "COOLHEAD_RUN_DIR": str(tmp_path),
-        },
-        "manage.py",
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-    )
+    # What the README promises: DEBUG=0, SECRET_KEY, an https SITE_URL, ALLOWED_HOSTS and EMAIL_HOST.
+    result = _deploy_check(tmp_path, EMAIL_HOST="smtp.example.com")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_deploy_check_needs_an_email_host(tmp_path):
+    # Without EMAIL_HOST, mail goes to the console backend, which is for development only.
+    result = _deploy_check(tmp_path)
+    assert result.returncode != 0
+    assert "(mail.E001)" in result.stderr
