@@ -1,9 +1,13 @@
-"""The signed-in person's API tokens page (HTML): create, see last use, revoke."""
+"""The signed-in person's API tokens page (HTML): create, see last use, revoke; the admin's sign-in."""
 
-from django.contrib import messages
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiToken
@@ -38,3 +42,18 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     except AccountError as exc:
         messages.error(request, str(exc))
     return redirect("api_tokens")
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin signs in through the portal's own sign-in (allauth), not a second password form.
+
+    One form, one throttle (accounts/throttle.py): the admin's own login view had none.
+    """
+    if request.user.is_authenticated:
+        if admin.site.has_permission(request):
+            return redirect("admin:index")
+        # Sending them to the sign-in would bounce straight back here (it redirects
+        # signed-in people to `next`): say why instead.
+        raise PermissionDenied("You are signed in, but not as an administrator.")
+    target = request.GET.get("next") or reverse("admin:index")
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from config import health
 
 admin.site.site_header = "Coolhead administration"
@@ -9,6 +10,8 @@ admin.site.site_title = "Coolhead admin"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before the admin's own: its sign-in is the portal's (one form, one throttle).
+    path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("integrations/", include("integrations.urls")),
@@ -20,3 +23,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("roles.urls")),
 ]
+
+# JSON in the error format under /api/ and /integrations/, Django's pages elsewhere.
+handler400 = "config.api.bad_request"
+handler500 = "config.api.server_error"

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +32,53 @@ SEVERITY_DESCRIPTIONS: dict[int, str] = {
 MAJOR_SEVERITIES = frozenset({Severity.SEV1, Severity.SEV2})
 
 
-class Incident(models.Model):
+def validate_link_lines(value: str) -> None:
+    """One http(s) link per line, optionally "label https://...": dashboards and runbooks."""
+    for line in value.splitlines():
+        if line.strip() and not link_of(line).startswith(("http://", "https://")):
+            raise ValidationError(f"Each line needs an http(s) link: {line.strip()[:80]!r}")
+
+
+def link_of(line: str) -> str:
+    return line.strip().rsplit(None, 1)[-1] if line.strip() else ""
+
+
+class ContactLinks(models.Model):
+    """Where to join: "anyone is free to join the call or chat". Incidents have them, and
+    services carry defaults that a new incident of the service inherits."""
+
+    bridge_url = models.URLField("call bridge", max_length=500, blank=True)
+    chat_channel = models.CharField(
+        max_length=200, blank=True, help_text="Where the incident is worked in chat, e.g. #inc-checkout."
+    )
+    dashboards = models.TextField(
+        blank=True, max_length=4000, validators=[validate_link_lines], help_text="One link per line."
+    )
+    runbooks = models.TextField(
+        blank=True, max_length=4000, validators=[validate_link_lines], help_text="One link per line."
+    )
+
+    CONTACT_FIELDS = ("bridge_url", "chat_channel", "dashboards", "runbooks")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def has_contacts(self) -> bool:
+        return any(getattr(self, name) for name in self.CONTACT_FIELDS)
+
+    def link_list(self, name: str) -> list[tuple[str, str]]:
+        """(label, url) per line of dashboards or runbooks."""
+        out = []
+        for line in getattr(self, name).splitlines():
+            url = link_of(line)
+            if url:
+                label = line.strip()[: -len(url)].strip() or url
+                out.append((label, url))
+        return out
+
+
+class Incident(ContactLinks):
     class Status(models.TextChoices):
         TRIAGE = "triage", "Triage"
         INVESTIGATING = "investigating", "Investigating"
@@ -59,8 +106,13 @@ class Incident(models.Model):
     rollback_considered = models.TextField(
         blank=True,
         max_length=2000,
-        help_text="The answer to 'would a rollback fix this?', asked when a major one is declared.",
+        help_text="The answer to 'would a rollback fix this?', asked whenever the incident becomes major.",
     )
+    # Set when the incident becomes major (declared, raised, opened by an alert or
+    # the API) and nobody has answered the rollback question yet (cal.com step 6).
+    rollback_asked_at = models.DateTimeField(null=True, blank=True)
+    # The last reopen: a verification recorded before it does not count for the all-clear.
+    reopened_at = models.DateTimeField(null=True, blank=True)
 
     detected_at = models.DateTimeField(default=timezone.now)
     declared_at = models.DateTimeField(default=timezone.now)
@@ -110,6 +162,10 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def rollback_question_open(self) -> bool:
+        return self.rollback_asked_at is not None and not self.rollback_considered.strip()
 
     @property
     def severity_label(self) -> str:
@@ -188,6 +244,9 @@ class TimelineEntry(models.Model):
     backdate_reason = models.CharField(max_length=300, blank=True)
     # Facts the writing service wants to keep in structured form (old/new status...).
     data = models.JSONField(default=dict, blank=True)
+    # Written by a service (status, severity, roles, freeze, pages, the response
+    # tools): the record of what the portal did, which nobody edits or strikes.
+    by_portal = models.BooleanField(default=False)
 
     edited_at = models.DateTimeField(null=True, blank=True)
     struck_at = models.DateTimeField(null=True, blank=True)
@@ -232,3 +291,161 @@ class TimelineEntryEdit(models.Model):
 
     class Meta:
         ordering = ["-edited_at"]
+
+
+# --- The response tools (lessons-learned essay, cal.com handbook) ------------------------------
+
+
+class Hypothesis(models.Model):
+    """"Validate hypotheses before trying a solution": a suspicion, until evidence decides it."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        RULED_OUT = "ruled_out", "Ruled out"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="hypotheses")
+    statement = models.CharField(max_length=500)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    # What decided it: text, a link, or a finding on the timeline.
+    evidence = models.TextField(blank=True, max_length=5000)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_entry = models.ForeignKey(
+        TimelineEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "hypotheses"
+        ordering = ["raised_at", "pk"]
+        indexes = [models.Index(fields=["incident", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.statement} ({self.get_state_display().lower()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+
+class Decision(models.Model):
+    """"Fix, patch, workaround or rollback", with the reason; several may be tried in parallel."""
+
+    class Kind(models.TextChoices):
+        FIX = "fix", "Fix"
+        PATCH = "patch", "Patch"
+        WORKAROUND = "workaround", "Workaround"
+        ROLLBACK = "rollback", "Rollback"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DONE = "done", "Done"
+        ABANDONED = "abandoned", "Abandoned"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    summary = models.CharField(max_length=300, help_text="What we are going to do.")
+    reason = models.TextField(max_length=5000)
+    rollback_to = models.CharField(
+        max_length=300, blank=True, help_text="For a rollback: the version or state rolled back to."
+    )
+    hypothesis = models.ForeignKey(
+        Hypothesis, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        indexes = [models.Index(fields=["incident", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"
+
+
+class Change(models.Model):
+    """"If I change an environment variable, save the old value": what changed, where, and how to undo it."""
+
+    class State(models.TextChoices):
+        IN_PLACE = "in_place", "In place"
+        REVERTED = "reverted", "Reverted"
+        KEPT = "kept", "Kept"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="changes")
+    what = models.CharField(max_length=300)
+    where = models.CharField(max_length=200, help_text="The service, system or config key.")
+    old_value = models.TextField(blank=True, max_length=5000)
+    new_value = models.TextField(blank=True, max_length=5000)
+    how_to_restore = models.TextField(blank=True, max_length=2000)
+    # Stored, but shown masked to everyone but who recorded it and admins.
+    is_sensitive = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PLACE)
+    # A restore is a change of its own that undoes this one.
+    restores = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="restored_by"
+    )
+    hypothesis = models.ForeignKey(
+        Hypothesis, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    decision = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    backdate_reason = models.CharField(max_length=300, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["incident", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.what} ({self.where})"
+
+    @property
+    def is_restore(self) -> bool:
+        return self.restores_id is not None
+
+    @property
+    def is_in_place(self) -> bool:
+        return self.state == self.State.IN_PLACE and not self.is_restore
+
+
+class Verification(models.Model):
+    """cal.com step 10: what was checked before the all-clear, by whom, and what it showed."""
+
+    class Result(models.TextChoices):
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="verifications")
+    checked = models.TextField(max_length=5000, help_text="What was checked, and how.")
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.PASSED)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checked_at", "pk"]
+        indexes = [models.Index(fields=["incident", "result", "checked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()}: {self.checked[:60]}"

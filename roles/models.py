@@ -9,6 +9,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from comms import addresses
+from incidents.models import ContactLinks
+
 
 class IncidentRole(models.TextChoices):
     INCIDENT_COMMANDER = "incident_commander", "Incident Commander"
@@ -85,6 +88,13 @@ class Profile(models.Model):
     def __str__(self) -> str:
         return f"Profile of {self.user}"
 
+    def clean(self) -> None:
+        # The outbound rule, as far as it goes without DNS: comms checks again
+        # where the name resolves to each time it posts.
+        refusal = addresses.url_refusal(self.webhook_url) if self.webhook_url else None
+        if refusal is not None:
+            raise ValidationError({"webhook_url": refusal})
+
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
@@ -150,8 +160,11 @@ def generate_integration_key() -> str:
     return secrets.token_hex(16)
 
 
-class Service(models.Model):
-    """An area of expertise, with the people to page when it breaks."""
+class Service(ContactLinks):
+    """An area of expertise, with the people to page when it breaks.
+
+    Its contact links (bridge, chat, dashboards, runbooks) are the defaults a new
+    incident of the service inherits."""
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)

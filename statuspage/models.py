@@ -167,6 +167,9 @@ class Component(models.Model):
     showcase = models.BooleanField(default=True, help_text="Show the uptime bar.")
     only_show_if_degraded = models.BooleanField(default=False)
     start_date = models.DateField(null=True, blank=True, help_text="Uptime is counted from this day.")
+    # The incidents that affect it, as the responders say (incident.components); the
+    # public incident's components are what the status page tells customers.
+    incidents = models.ManyToManyField("incidents.Incident", blank=True, related_name="components")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -92,7 +92,7 @@ def test_a_failure_half_way_rolls_back_the_number_too(responder, monkeypatch):
     def broken_entry(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_write_entry", broken_entry)
+    monkeypatch.setattr("incidents.services.lifecycle.write_entry", broken_entry)
     with pytest.raises(RuntimeError):
         services.incident_declare(title="Checkout fails", severity=3, declared_by=responder)
     assert _rows() == (0, 0, 0, 0)
@@ -105,7 +105,7 @@ def test_a_failure_half_way_through_a_status_change_writes_nothing(responder, in
     def broken_entry(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_write_entry", broken_entry)
+    monkeypatch.setattr("incidents.services.lifecycle.write_entry", broken_entry)
     with pytest.raises(RuntimeError):
         services.incident_change_status(incident=incident, status="investigating", by=responder)
     incident.refresh_from_db()

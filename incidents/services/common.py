@@ -1,0 +1,86 @@
+"""What the incidents services share: their error, the incident's lock and revision, writing an entry."""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import DomainError
+from core.markdown import render_markdown
+from incidents import hooks
+from incidents.models import Incident, Participation, TimelineEntry
+
+
+class IncidentError(DomainError):
+    """A change the rules do not allow; the message is meant for a person."""
+
+
+def room_revision_key(incident_id: int) -> str:
+    return f"incident-room:{incident_id}"
+
+
+def publish_revision(incident: Incident) -> None:
+    # The live room reads (revision, restricted) from the cache so that a poll
+    # that finds nothing new costs no database query. A lost write here only
+    # costs the pollers one read of the incident row.
+    key = room_revision_key(incident.pk)
+    value = (incident.revision, incident.is_security)
+
+    def publish() -> None:
+        try:
+            cache.set(key, value, timeout=24 * 3600)
+        except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
+            pass
+
+    transaction.on_commit(publish)
+
+
+def incident_lock(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def bump(incident: Incident, *fields: str) -> None:
+    incident.revision += 1
+    incident.save(update_fields=[*fields, "revision", "updated_at"])
+    publish_revision(incident)
+
+
+def write_entry(
+    *,
+    incident: Incident,
+    kind: str,
+    body: str,
+    author: AbstractBaseUser | None,
+    occurred_at: datetime | None = None,
+    backdate_reason: str = "",
+    data: dict | None = None,
+    body_html: str | None = None,
+    by_portal: bool = True,
+) -> TimelineEntry:
+    """Write one timeline entry; the caller holds the incident's lock and has bumped its revision."""
+    now = timezone.now()
+    entry = TimelineEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        body=body,
+        body_html=render_markdown(body) if body_html is None else body_html,
+        author=author,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        backdate_reason=backdate_reason,
+        data=data or {},
+        by_portal=by_portal,
+        revision=incident.revision,
+        revision_created=incident.revision,
+    )
+    # The entry is the event: what reacts to it (outgoing webhooks) writes its
+    # own rows in this same transaction, so a rollback sends nothing.
+    hooks.entry_written(entry)
+    return entry
+
+
+def join(incident: Incident, user: AbstractBaseUser | None) -> None:
+    if user is not None and user.is_authenticated:
+        Participation.objects.get_or_create(incident=incident, user=user)
