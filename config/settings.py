@@ -201,12 +201,6 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 ACCOUNTS_SIGN_IN_FAILURE_LIMIT = env_int("ACCOUNTS_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
 ACCOUNTS_SIGN_IN_LOCK_SECONDS = env_int("ACCOUNTS_SIGN_IN_LOCK_SECONDS", 15 * 60, minimum=1)
-# Failed sign-ins: allauth's per-address limit over all accounts stays; its
-# per-account limit (5/5m/key) is replaced by accounts/throttle.py, which counts
-# per account *and* address, so that failures elsewhere cannot lock a person out.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
-ACCOUNTS_SIGN_IN_FAILURE_LIMIT = env_int("ACCOUNTS_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
-ACCOUNTS_SIGN_IN_LOCK_SECONDS = env_int("ACCOUNTS_SIGN_IN_LOCK_SECONDS", 15 * 60, minimum=1)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

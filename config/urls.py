@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as accounts_views
-from accounts import views as accounts_views
 from config import health
 
 admin.site.site_header = "Coolhead administration"
@@ -11,8 +10,6 @@ admin.site.site_title = "Coolhead admin"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    # Before the admin's own: its sign-in is the portal's (one form, one throttle).
-    path("admin/login/", accounts_views.admin_login),
     # Before the admin's own: its sign-in is the portal's (one form, one throttle).
     path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
