@@ -13,8 +13,12 @@ What it does:
      incident per key, and every accepted event counted on its alert group;
   5. stops gunicorn and drops the scratch database.
 
-Run: .venv/bin/python benchmarks/alerts_burst.py [--events 3000] [--keys 100] [--clients 16]
-       [--workers 2] [--threads 8] [--alertmanager]
+Run from a fresh clone, once `make test` (or `make install`) has made .venv, with
+PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (or BENCH_DATABASE_URL,
+an admin connection to the server, and BENCH_REDIS_URL, a Redis database of its own):
+    .venv/bin/python benchmarks/alerts_burst.py
+Options: [--events 3000] [--keys 100] [--clients 16] [--workers 2] [--threads 8]
+       [--port 8750] [--alertmanager] [--keep]
 Goal (DESIGN.md): at least 300 events/s on a 2-core machine, none lost, none duplicated.
 """
 
@@ -297,12 +301,12 @@ def main() -> int:
             os.killpg(proc.pid, signal.SIGKILL)
 
     incidents = query(
-        "SELECT count(*) FROM incidents_incident i WHERE NOT EXISTS (SELECT 1 FROM incidents_alertgroup g "
+        "SELECT count(*) FROM incidents_incident i WHERE NOT EXISTS (SELECT 1 FROM integrations_alertgroup g "
         "WHERE g.incident_id = i.id AND g.dedup_key = 'warm-up')"
     )[0][0]
     groups = query(
-        "SELECT count(*), count(DISTINCT dedup_key), coalesce(sum(event_count), 0) FROM incidents_alertgroup "
-        "WHERE dedup_key <> 'warm-up'"
+        "SELECT count(*), count(DISTINCT dedup_key), coalesce(sum(event_count), 0) "
+        "FROM integrations_alertgroup WHERE dedup_key <> 'warm-up'"
     )[0]
     expected_groups = args.keys * (2 if args.alertmanager else 1)
     print()

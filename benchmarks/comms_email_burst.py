@@ -9,10 +9,13 @@ checks that the sink got each address exactly once.
 
 Goal: all 10,000 within 60 seconds on a 2-core machine.
 
-Run (not part of `make test`):
+Run from a fresh clone, once `make test` (or `make install`) has made .venv (not part of `make test`):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/3 \\
-        .venv/bin/python benchmarks/comms_email_burst.py [--recipients N] [--pool threads] [--concurrency 8]
+        .venv/bin/python benchmarks/comms_email_burst.py
+Options: [--recipients 10000] [--pool threads] [--concurrency 8] [--batch 100] [--timeout 180]
 DATABASE_URL names the server; the script creates and drops its own database on it.
+REDIS_URL is broker and cache: give it a Redis database of its own, as the script
+purges the Celery queue there before it starts.
 """
 
 import argparse

@@ -10,7 +10,13 @@ server's own work), measures:
   - a full render of the room,
   - the trivial /healthz view, as the floor.
 
-Run: .venv/bin/python benchmarks/room_poll.py   (DATABASE_URL/REDIS_URL are honoured)
+Run from a fresh clone, once `make test` (or `make install`) has made .venv:
+    .venv/bin/python benchmarks/room_poll.py
+With nothing set it uses SQLite and the file cache in a temporary folder. DATABASE_URL
+and REDIS_URL are honoured: point DATABASE_URL at an empty database of its own (the
+script migrates it and writes the incident there), e.g. after `createdb -h 127.0.0.1 -U postgres bench_room`:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_room REDIS_URL=redis://127.0.0.1:6379/5 \\
+        .venv/bin/python benchmarks/room_poll.py
 """
 
 import os

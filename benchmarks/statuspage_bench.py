@@ -2,8 +2,9 @@
 
 What it does:
   1. makes a scratch portal in a temporary folder (SQLite, or the PostgreSQL of
-     BENCH_DATABASE_URL with --postgres), migrates it, loads the demo data and
-     EXTRA more published incidents (so the database rendering has real work);
+     BENCH_DATABASE_URL with --postgres), migrates it, collects the static files
+     into it, loads the demo data and EXTRA more published incidents (so the
+     database rendering has real work), all with production settings (DEBUG=0);
   2. starts gunicorn on 127.0.0.1:PORT (default 8650) with
      STATUSPAGE_ALLOW_CACHE_BYPASS=1, so that /status/?fresh=1 renders the page
      from the database on every request (the flag is off in production);
@@ -14,8 +15,10 @@ What it does:
   4. prints requests per second and the ratios, then stops gunicorn and removes
      the scratch data.
 
-Run: .venv/bin/python benchmarks/statuspage_bench.py [--duration 8] [--connections 8] [--workers 2]
-     [--redis redis://127.0.0.1:6379/6] [--postgres]
+Run from a fresh clone, once `make test` (or `make install`) has made .venv:
+    .venv/bin/python benchmarks/statuspage_bench.py
+Options: [--duration 8] [--connections 8] [--workers 2] [--extra 40] [--port 8650]
+     [--redis redis://127.0.0.1:6379/6] [--postgres] [--python-load]
 Not part of `make test`.
 """
 
@@ -37,6 +40,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 PG_DB = "coolhead_bench_status"
+
+# gunicorn with DEBUG=0 serves static files through the manifest storage, which
+# needs a collectstatic of its own: collected into the scratch folder (not the
+# clone's staticfiles/), through settings that only move STATIC_ROOT.
+BENCH_SETTINGS = """
+from config.settings import *  # noqa: F403
+
+STATIC_ROOT = {static_root!r}
+"""
 
 EXTRA_DATA = """
 from datetime import timedelta
@@ -141,6 +153,8 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="coolhead-statusbench-"))
+    settings_module = scratch / "statusbench_settings.py"
+    settings_module.write_text(BENCH_SETTINGS.format(static_root=str(scratch / "static")))
     env = {
         key: value
         for key, value in os.environ.items()
@@ -149,6 +163,11 @@ def main() -> None:
     env.update(
         {
             "COOLHEAD_RUN_DIR": str(scratch),
+            "DJANGO_SETTINGS_MODULE": "statusbench_settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(scratch), os.environ.get("PYTHONPATH")])),
+            # Every step as the server runs: manage.py alone would default to DEBUG=1,
+            # whose static storage writes no manifest and renders unhashed URLs.
+            "DEBUG": "0",
             "SECRET_KEY": "statuspage-benchmark-only-" + "x" * 40,
             "STATUSPAGE_ALLOW_CACHE_BYPASS": "1",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
