@@ -2,7 +2,10 @@
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from core.middleware import wants_json
 
 
 class DocsView(SpectacularSwaggerSplitView):
@@ -22,6 +25,27 @@ class SchemaView(SpectacularAPIView):
 
 def not_found(request):
     return JsonResponse({"detail": "No such API endpoint.", "code": "not_found", "errors": {}}, status=404)
+
+
+# Django's error handlers (handler400 and handler500 in config/urls.py): under /api/
+# and /integrations/ the answer is JSON in the API's error format, whatever raised
+# (a DRF view, whose exception handler leaves unknown errors to Django so that they
+# are logged and reported as usual, or a middleware); elsewhere Django's own page.
+
+
+def server_error(request):
+    if wants_json(request):
+        return JsonResponse(
+            {"detail": "Internal server error; it has been logged.", "code": "server_error", "errors": {}},
+            status=500,
+        )
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception):
+    if wants_json(request):
+        return JsonResponse({"detail": "Bad request.", "code": "bad_request", "errors": {}}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 app_name = "api"

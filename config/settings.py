@@ -71,7 +71,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL in the path, query string or a header: a 400 before anything looks it up.
+    "core.middleware.refuse_nul_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Answers to a signed-in person (session or token): Cache-Control private, no-store.
+    "core.middleware.private_cache_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

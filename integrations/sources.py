@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
+from core.api.parsers import JSONInputError, json_loads
 from integrations.alerts import MAX_DEDUP_KEY, FiringAlert
 from integrations.models import AlertSettings
 from roles.models import Service
@@ -59,10 +60,16 @@ def read_body(request: HttpRequest) -> bytes:
 
 
 def parse_json_object(body: bytes) -> dict:
+    """The body as a JSON object; a 400 for malformed JSON, deep nesting, NUL or unpaired surrogates.
+
+    Those are refused here, before the key is checked or anything is written: a
+    database error they would cause later is a 5xx, which senders retry for ever.
+    """
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise PayloadError(f"The body is not valid JSON: {error}", code="malformed_json") from None
+        data = json_loads(body)
+    except JSONInputError as error:
+        where = f"'{error.path}': " if error.path else ""
+        raise PayloadError(error.message, [where + error.message], code=error.code) from None
     if not isinstance(data, dict):
         raise PayloadError("The body must be a JSON object.", code="malformed_json")
     return data

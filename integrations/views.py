@@ -8,7 +8,7 @@ database could not be reached or gave up (a retry can help).
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import Http404, HttpRequest, JsonResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 def _error(status: int, detail: str, code: str, errors=None) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code, "errors": errors or {}}, status=status)
+
+
+_DATA_ERROR = "A value in the payload cannot be stored (too long, out of range or not text)."
 
 
 def _unavailable() -> JsonResponse:
@@ -101,6 +104,11 @@ def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
         return _error(error.status, str(error), error.code, {"payload": error.errors})
     except IncidentError as error:
         return _error(400, str(error), "invalid")
+    except DataError:
+        # A value the database refuses (too long, out of range): the same payload
+        # would fail again, so a 4xx, not a 503 that Alertmanager retries for ever.
+        logger.error("Alertmanager notification refused by the database", exc_info=True)
+        return _error(400, _DATA_ERROR, "invalid")
     except DatabaseError:
         logger.warning("Alertmanager notification not processed: database error", exc_info=True)
         return _unavailable()
@@ -154,6 +162,9 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
         return _pd_invalid(str(error), errors, status=error.status)
     except IncidentError as error:
         return _pd_invalid("Event object is invalid", [str(error)])
+    except DataError:
+        logger.error("PagerDuty event refused by the database", exc_info=True)
+        return _pd_invalid("Event object is invalid", [_DATA_ERROR])
     except DatabaseError:
         logger.warning("PagerDuty event not processed: database error", exc_info=True)
         return JsonResponse(
@@ -189,6 +200,9 @@ def slack_command(request: HttpRequest) -> JsonResponse:
         return _error(400, "The body is not form data.", "invalid")
     if form.get("command") and not form.get("command", "").startswith("/"):
         return _error(400, "Not a slash command.", "invalid")
+    if any("\x00" in key or any("\x00" in v for v in values) for key, values in form.lists()):
+        # PostgreSQL stores no NUL; a lookup with one would look like a database outage.
+        return _error(400, "Null characters (U+0000) are not allowed.", "invalid")
     slack_request = SlackRequest(
         text=form.get("text", "")[:4000],
         user_id=form.get("user_id", "")[:40],
