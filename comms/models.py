@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from comms import addresses
 from core.markdown import render_markdown, render_plain
 
 # A receiver's error text is stored up to this many characters (never as HTML).
@@ -87,6 +88,12 @@ class Channel(models.Model):
                     validate_http_url(self.url)
                 except ValidationError as error:
                     errors["url"] = error.messages[0]
+                else:
+                    # The outbound rule, as far as it goes without DNS: an internal
+                    # address here would only be refused at delivery time.
+                    refusal = addresses.url_refusal(self.url)
+                    if refusal is not None:
+                        errors["url"] = refusal
         elif self.url:
             errors["url"] = "Only webhook channels have a URL."
         if self.kind == self.Kind.WEBHOOK and not self.secret:

@@ -4,6 +4,11 @@ Every sender raises SendError, which says whether trying again can help:
 network errors, timeouts, 5xx, 429 and SMTP 4xx are transient; other 4xx,
 SMTP 5xx and invalid addresses are permanent.
 
+Webhooks go only where comms.addresses allows: the URL's host is resolved
+once, every address it resolves to is checked, and the connection is made to
+a checked address (never resolved again), with the Host header and the TLS
+certificate check for the name. Redirects are not followed.
+
 Signed webhooks (channel kind "webhook") carry three headers:
 
     X-Coolhead-Delivery:  the delivery's idempotency key (the same on every retry)
@@ -17,13 +22,15 @@ A receiver verifies it like this (compare in constant time, reject old timestamp
     ok = hmac.compare_digest(expected, signature) and abs(time.time() - int(timestamp)) < 300
 """
 
+import functools
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from email import policy as email_policy
 
 from django.conf import settings
@@ -31,12 +38,15 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.serializers.json import DjangoJSONEncoder
 
+from comms import addresses
 from comms.models import Channel, Delivery
 
 USER_AGENT = "Coolhead-Webhook/1"
 SIGNATURE_VERSION = "v1"
 # Enough of a receiver's answer to explain a failure; the rest is not read.
 MAX_RESPONSE_BYTES = 2000
+# Of which this many characters are kept in the outbox (Delivery.last_error).
+MAX_ERROR_DETAIL_CHARS = 200
 
 
 # Placeholders in the one copy of an e-mail built per batch (see EmailSession._raw_copy).
@@ -197,14 +207,68 @@ class EmailSession:
 # --- Webhooks and in-app ---------------------------------------------------------------
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A webhook answered with a redirect is an error to fix in the channel, not
-    # a reason to post (a signed body) somewhere else.
-    def redirect_request(self, *args, **kwargs):
-        return None
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to one checked address, whatever the name resolves to by now.
+
+    Resolving again at connect time would let a name that was public when
+    checked answer 127.0.0.1 a moment later (DNS rebinding). The request still
+    names the host (the Host header) as the receiver expects.
+    """
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to one checked address; SNI and certificate verification are for the host name."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=tls_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        try:
+            self.sock = tls_context().wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Certificates verified against the system's CAs and the URL's host name."""
+    return ssl.create_default_context()
+
+
+def _connect(target: addresses.Target, timeout: float) -> http.client.HTTPConnection:
+    """An open connection to the first of the target's checked addresses that answers."""
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    error: OSError | None = None
+    for address in target.addresses:
+        connection = connection_class(target.host, target.port, address=address, timeout=timeout)
+        try:
+            connection.connect()
+        except TimeoutError:
+            connection.close()
+            raise  # the next address would make the receiver's timeout longer than promised
+        except OSError as failure:
+            connection.close()
+            error = failure
+            continue
+        return connection
+    raise error or OSError("no address to connect to")
+
+
+def _one_line(text: str, limit: int) -> str:
+    """A receiver's text as stored: one line of printable characters, cut at `limit`."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def sign(*, secret: str, timestamp: str, body: bytes) -> str:
@@ -289,24 +353,45 @@ def _post_json(delivery: Delivery, payload: dict, *, secret: str = "") -> None:
         timestamp = str(int(time.time()))
         headers["X-Coolhead-Timestamp"] = timestamp
         headers["X-Coolhead-Signature"] = sign(secret=secret, timestamp=timestamp, body=body)
-    request = urllib.request.Request(delivery.address, data=body, headers=headers, method="POST")
+    timeout = delivery.channel.timeout_seconds
     try:
-        with _opener.open(request, timeout=delivery.channel.timeout_seconds) as response:
-            response.read(MAX_RESPONSE_BYTES)
-    except urllib.error.HTTPError as error:
+        target = addresses.resolve(delivery.address)
+    except addresses.AddressRefused as error:
+        # Checked before any connection: nothing was sent, and nothing of the
+        # inside of the network (not even the address a name resolves to) is told.
+        raise SendError(f"Refused: {error}", permanent=True) from None
+    except addresses.AddressUnresolved as error:
+        raise SendError(str(error), permanent=False) from None
+    try:
+        connection = _connect(target, timeout)
         try:
-            detail = error.read(MAX_RESPONSE_BYTES).decode("utf-8", "replace")
-        except Exception:  # noqa: BLE001
-            detail = ""
-        code = error.code
-        transient = code >= 500 or code in (408, 425, 429)
-        raise SendError(f"HTTP {code} {error.reason}: {detail}".strip(), permanent=not transient) from error
+            connection.request("POST", target.path, body=body, headers=headers)
+            response = connection.getresponse()
+            status, reason = response.status, response.reason
+            answer = response.read(MAX_RESPONSE_BYTES)
+        finally:
+            connection.close()
     except TimeoutError as error:
-        raise SendError(f"No answer within {delivery.channel.timeout_seconds} s", permanent=False) from error
-    except urllib.error.URLError as error:
-        raise SendError(f"Could not reach the receiver: {error.reason}", permanent=False) from error
-    except (OSError, ValueError) as error:
+        raise SendError(f"No answer within {timeout} s", permanent=False) from error
+    except OSError as error:  # refused, reset, unreachable, a certificate that does not verify
         raise SendError(f"Could not reach the receiver: {error}", permanent=False) from error
+    except (http.client.InvalidURL, ValueError) as error:  # a URL http.client will not send
+        raise SendError(f"Invalid webhook URL: {error}", permanent=True) from error
+    except http.client.HTTPException as error:  # an answer that is not HTTP
+        raise SendError(f"Could not reach the receiver: {error!r}", permanent=False) from error
+    if 200 <= status < 300:
+        return
+    summary = f"HTTP {status} {_one_line(reason or '', 60)}".strip()
+    if 300 <= status < 400:
+        # Not followed: a redirect could lead anywhere, an internal address
+        # included, and re-posting a signed body elsewhere is not what the
+        # receiver's owner set up. The channel's URL needs fixing.
+        raise SendError(f"{summary}: redirects are not followed; set the final URL", permanent=True)
+    # A few words of the receiver's answer explain a failure; more would turn
+    # the outbox into a reader of whatever the receiver returns.
+    detail = _one_line(answer.decode("utf-8", "replace"), MAX_ERROR_DETAIL_CHARS)
+    transient = status >= 500 or status in (408, 425, 429) or status < 200
+    raise SendError(f"{summary}: {detail}" if detail else summary, permanent=not transient)
 
 
 def send_other(delivery: Delivery) -> None:

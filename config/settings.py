@@ -317,6 +317,15 @@ COMMS_EMAIL_BATCH_SIZE = env_int("COMMS_EMAIL_BATCH_SIZE", 100, minimum=1)
 COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minimum=1)
 # The right-hand side of every e-mail's Message-ID (the same on a retry, so receivers drop repeats).
 COMMS_MESSAGE_ID_DOMAIN = env_str("COMMS_MESSAGE_ID_DOMAIN", "coolhead.invalid")
+# Outbound URLs (webhooks) reach public addresses only (comms/addresses.py); these
+# exact host names (or IP literals) may be internal, such as a self-hosted receiver.
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", [])
+for _host in OUTBOUND_ALLOWED_HOSTS:
+    if any(c in _host for c in "/@*? ") or _host.startswith(".") or _host.count(":") == 1:
+        raise ImproperlyConfigured(
+            f"OUTBOUND_ALLOWED_HOSTS lists exact host names or IP addresses (no scheme, port, path "
+            f"or wildcard), not {_host!r}"
+        )
 if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")
 

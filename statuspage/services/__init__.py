@@ -31,7 +31,6 @@ from statuspage.services.maintenance import (
 from statuspage.services.subscribers import (
     confirmation_send,
     fan_outs_resend_lost,
-    is_public_host,
     subscriber_confirm,
     subscriber_subscribe,
     subscriber_unsubscribe,
@@ -58,7 +57,6 @@ __all__ = [
     "confirmation_send",
     "enqueue_fan_out",
     "fan_outs_resend_lost",
-    "is_public_host",
     "maintenance_post_update",
     "maintenance_schedule",
     "maintenance_tick",

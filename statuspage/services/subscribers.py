@@ -1,17 +1,16 @@
 """Subscribers: asking, confirming and leaving; and each published update to those who want it."""
 
-import ipaddress
 import logging
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from comms import addresses
 from comms.services import CommsError
 from core.tasks import enqueue
 from statuspage import notify
@@ -33,18 +32,6 @@ LOST_FAN_OUT_AFTER = timedelta(minutes=2)
 # --- Subscribers ---------------------------------------------------------------------------------
 
 _webhook_url = URLValidator(schemes=["http", "https"])
-
-
-def is_public_host(host: str) -> bool:
-    """Anyone may subscribe a webhook: do not let them aim the portal at its own network."""
-    host = host.strip("[]").lower()
-    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return True  # a name; where it resolves to is comms' business at delivery time
-    return address.is_global
 
 
 @transaction.atomic
@@ -69,10 +56,12 @@ def subscriber_subscribe(
             _webhook_url(webhook_url)
         except ValidationError:
             raise StatuspageError("The webhook URL must be a full http:// or https:// address.") from None
-        if not is_public_host(urlsplit(webhook_url).hostname or ""):
-            raise StatuspageError(
-                "The webhook URL must point to a public address, not a local or private one."
-            )
+        # Anyone may subscribe: the portal must not be aimed at its own network.
+        # This catches internal names and addresses at once; where a name
+        # resolves to is checked by comms (comms/addresses.py) each time it sends.
+        refusal = addresses.url_refusal(webhook_url)
+        if refusal is not None:
+            raise StatuspageError(refusal)
     else:
         webhook_url = ""
     component_ids = list(dict.fromkeys(component_ids))

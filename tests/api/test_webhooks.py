@@ -25,7 +25,13 @@ def events_sent() -> list[str]:
 
 
 @pytest.fixture
-def subscription(db):
+def local_receiver_allowed(settings):
+    """The receivers here listen on 127.0.0.1, an internal host only the setting allows."""
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture
+def subscription(db, local_receiver_allowed):
     sub, _ = webhook_subscribe(
         name="ops bot", url=f"http://127.0.0.1:{RECEIVER_PORT}/hook", secret="s3cret", by=None
     )
@@ -68,7 +74,7 @@ def test_a_public_update_is_an_event_with_its_final_text(subscription, admin_use
     assert message.context["entry"]["data"]["status"] == "identified"
 
 
-def test_only_the_subscribed_events_are_sent(admin_user):
+def test_only_the_subscribed_events_are_sent(admin_user, local_receiver_allowed):
     webhook_subscribe(name="resolutions", url="http://127.0.0.1:8710/", events=["incident.resolved"], by=None)
     incident = incident_declare(title="x", severity=4, declared_by=admin_user)
     incident_change_status(incident=incident, status="resolved", by=admin_user)

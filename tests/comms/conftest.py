@@ -36,6 +36,15 @@ def commander(incident):
 
 
 @pytest.fixture
+def local_receivers_allowed(settings):
+    """Test receivers listen on 127.0.0.1: allowed the one way an internal host is.
+
+    Only where a test asks for it; the default (no allowed host) stays strict.
+    """
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture
 def signed_channel(db):
     return Channel.objects.create(
         name="Ops webhook",

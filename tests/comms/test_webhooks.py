@@ -53,7 +53,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(local_receivers_allowed):
     with Receiver() as r:
         yield r
 
@@ -156,7 +156,9 @@ def test_a_receiver_that_hangs_is_cut_off_by_the_timeout(
     assert "No answer within 1 s" in delivery.last_error
 
 
-def test_a_receiver_that_is_down_is_retried(slack_channel, django_capture_on_commit_callbacks):
+def test_a_receiver_that_is_down_is_retried(
+    slack_channel, local_receivers_allowed, django_capture_on_commit_callbacks
+):
     slack_channel.url = f"http://127.0.0.1:{free_port(8380)}/nobody-listens"
     slack_channel.save()
     _send(slack_channel, django_capture_on_commit_callbacks)
