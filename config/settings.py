@@ -373,6 +373,8 @@ INTEGRATION_MAX_BODY_BYTES = env_int("INTEGRATION_MAX_BODY_BYTES", 512 * 1024, m
 SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
 # How often `/incident status stalk` posts the status to the channel's webhook.
 SLACK_STALK_SECONDS = env_int("SLACK_STALK_SECONDS", 30, minimum=5)
+# How long a code from a person's Slack page links their Slack user (`/incident link <code>`).
+SLACK_LINK_CODE_MAX_AGE_SECONDS = env_int("SLACK_LINK_CODE_MAX_AGE_SECONDS", 600, minimum=60)
 
 # --- Status page -------------------------------------------------------------------------
 # The last good rendering of every public document, read when Redis or the database is down.

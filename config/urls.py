@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("config.api")),
     path("integrations/", include("integrations.urls")),
     path("settings/api-tokens/", include("accounts.urls")),
+    path("settings/slack/", include("integrations.settings_urls")),
     path("accounts/", include("allauth.urls")),
     path("comms/", include("comms.urls")),
     path("status/", include("statuspage.urls")),

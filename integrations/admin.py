@@ -4,7 +4,14 @@ from django.db import transaction
 
 from incidents.models import Severity
 from integrations import webhooks
-from integrations.models import AlertGroup, AlertSettings, OutgoingWebhook, SlackStalk, WebhookEvent
+from integrations.models import (
+    AlertGroup,
+    AlertSettings,
+    OutgoingWebhook,
+    SlackIdentity,
+    SlackStalk,
+    WebhookEvent,
+)
 from roles.admin import ServiceAdmin
 
 
@@ -36,6 +43,15 @@ class SlackStalkAdmin(ReadOnlyAdmin):
         "last_posted_at",
         "stopped_at",
     )
+
+
+@admin.register(SlackIdentity)
+class SlackIdentityAdmin(ReadOnlyAdmin):
+    """Links are made by the person (a one-time code); an admin may only undo one (delete)."""
+
+    list_display = ("user", "slack_user_name", "slack_user_id", "team_id", "linked_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "slack_user_id", "slack_user_name")
 
 
 class AlertSettingsForm(forms.ModelForm):

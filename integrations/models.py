@@ -168,3 +168,40 @@ class SlackStalk(models.Model):
         return f"Status of INC-{self.incident.number} to {self.slack_channel_id}"
 
 
+class SlackIdentity(models.Model):
+    """A Slack user, by the id Slack gives them (which they cannot change), acting as a Coolhead person.
+
+    Made once, when the person types a one-time code from their Slack page in
+    Slack (`/incident link <code>`): proof of both accounts. Slack user *names*
+    can be changed by anyone, so they are kept for display and never matched.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack_identities"
+    )
+    team_id = models.CharField(max_length=40, help_text="The Slack workspace.")
+    slack_user_id = models.CharField(max_length=40)
+    slack_user_name = models.CharField(max_length=150, blank=True, help_text="When linked; for display only.")
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "Slack identities"
+        constraints = [
+            models.UniqueConstraint(fields=["team_id", "slack_user_id"], name="one_person_per_slack_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack {self.team_id}/{self.slack_user_id} → {self.user}"
+
+
+class SlackLinkCode(models.Model):
+    """A one-time code that links the Slack user who types it to this person: stored as a keyed hash only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Slack link code of {self.user}"

@@ -5,8 +5,12 @@ Slack signs each request: `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of
 secret. A request older than five minutes is refused (a replay), and the
 comparison is constant-time.
 
-Slack users are matched to Coolhead people by username; an unknown Slack user
-acts as "nobody in particular": they never see a restricted incident.
+Slack users are matched to Coolhead people by Slack user id and workspace
+(team id), linked once with a one-time code (integrations/slack_links.py); the
+user name, which anyone can change, is never trusted. An unlinked Slack user
+may only ask for help and link. Answers about a restricted incident are
+ephemeral (seen by the asker alone), and only its participants get one: anyone
+else gets the answer for an incident that does not exist.
 """
 
 import hashlib
@@ -16,9 +20,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from comms.models import Channel
@@ -26,7 +29,8 @@ from comms.services import CommsError, Recipient, message_send
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.selectors import incidents_visible_to
 from incidents.services import IncidentError, incident_declare, timeline_add, timeline_record
-from integrations.models import SlackStalk
+from integrations.models import SlackIdentity, SlackStalk
+from integrations.slack_links import SlackLinkError, slack_link_claim, slack_person, slack_unlink
 from roles.selectors import current_role_holders
 from roles.services import page_incident_commander
 
@@ -40,7 +44,9 @@ USAGE = (
     "• `/incident status [INC-n]` — severity, status, roles and the last updates\n"
     "• `/incident status stalk [INC-n]` — post the status here every 30 seconds until resolved\n"
     "• `/incident status stop` — stop posting the status here\n"
-    "• `/incident note [INC-n] <text>` — add a note to the timeline"
+    "• `/incident note [INC-n] <text>` — add a note to the timeline\n"
+    "• `/incident link <code>` — act as yourself in Coolhead (the code is on your Slack page there)\n"
+    "• `/incident unlink` — stop acting as yourself in Coolhead from this Slack account"
 )
 
 
@@ -71,6 +77,7 @@ class SlackRequest:
     user_id: str
     user_name: str
     channel_id: str
+    team_id: str = ""
     response_url: str = ""
 
 
@@ -81,17 +88,20 @@ def reply(text: str, *, in_channel: bool = False, blocks: list | None = None) ->
     return answer
 
 
-def _person(request: SlackRequest):
-    User = get_user_model()
-    if not request.user_name:
-        return None
-    return User.objects.filter(username=request.user_name, is_active=True).first()
+def reply_about(incident: Incident, text: str) -> dict:
+    """For the channel, unless the incident is restricted: then for the asker's eyes only."""
+    return reply(text, in_channel=not incident.is_security)
 
 
-def _visible(person) -> QuerySet[Incident]:
-    if person is not None:
-        return incidents_visible_to(person)
-    return Incident.objects.filter(is_security=False)
+def _slack_page() -> str:
+    return f"{settings.SITE_URL}{reverse('slack_settings')}"
+
+
+def _not_linked() -> dict:
+    return reply(
+        "Coolhead does not know who you are in Slack yet. Link your Slack account once: open "
+        f"{_slack_page()} (signed in to Coolhead), get a code, and type `/incident link <code>` here."
+    )
 
 
 REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
@@ -104,7 +114,7 @@ def _take_reference(words: list[str]) -> tuple[int | None, list[str]]:
 
 
 def _incident_for(request: SlackRequest, person, number: int | None) -> Incident:
-    visible = _visible(person)
+    visible = incidents_visible_to(person)
     if number is not None:
         incident = visible.filter(number=number).first()
         if incident is None:
@@ -180,25 +190,24 @@ def _declare(request: SlackRequest, person, words: list[str]) -> dict:
         timeline_record(
             incident=incident,
             kind=TimelineEntry.Kind.NOTE,
-            body=f"Declared from Slack by @{request.user_name} in channel {request.channel_id}.",
+            body=f"Declared from Slack in channel {request.channel_id}.",
             author=person,
             data={"slack_channel": request.channel_id, "slack_user": request.user_id, "slack_declared": True},
         )
-    return reply(
+    return reply_about(
+        incident,
         f"{incident.reference} declared ({incident.severity_label}): {incident.title}\n"
         f"{settings.SITE_URL}{incident.get_absolute_url()}",
-        in_channel=True,
     )
 
 
 def _ic_page(request: SlackRequest, person, words: list[str]) -> dict:
     number, _ = _take_reference(words)
     incident = _incident_for(request, person, number)
-    page = page_incident_commander(
-        incident=incident, by=person, message=f"Paged from Slack by @{request.user_name}"
-    )
+    who = person.get_full_name() or person.get_username()
+    page = page_incident_commander(incident=incident, by=person, message=f"Paged from Slack by {who}")
     names = ", ".join(u.get_full_name() or u.get_username() for u in page.notified.all())
-    return reply(f"{incident.reference}: paged the on-call Incident Commander ({names}).", in_channel=True)
+    return reply_about(incident, f"{incident.reference}: paged the on-call Incident Commander ({names}).")
 
 
 def _status(request: SlackRequest, person, words: list[str]) -> dict:
@@ -208,7 +217,9 @@ def _status(request: SlackRequest, person, words: list[str]) -> dict:
     number, _ = _take_reference(words[1:] if stalk else words)
     incident = _incident_for(request, person, number)
     if not stalk:
-        return reply(status_text(incident), in_channel=True)
+        return reply_about(incident, status_text(incident))
+    if incident.is_security:
+        return reply(f"{incident.reference} is restricted: its status is not posted to a channel.")
     channel = stalk_webhook_channel(request.channel_id)
     if channel is None:
         return reply(
@@ -250,8 +261,7 @@ def _note(request: SlackRequest, person, words: list[str]) -> dict:
     if not text:
         return reply("Write the note: `/incident note [INC-n] <text>`.")
     incident = _incident_for(request, person, number)
-    body = text if person is not None else f"@{request.user_name} (Slack): {text}"
-    timeline_add(incident=incident, kind=TimelineEntry.Kind.NOTE, body=body, author=person)
+    timeline_add(incident=incident, kind=TimelineEntry.Kind.NOTE, body=text, author=person)
     return reply(f"Noted on {incident.reference}.")
 
 
@@ -260,8 +270,14 @@ def command_run(request: SlackRequest) -> dict:
     words = request.text.split()
     if not words or words[0].lower() in ("help", "?"):
         return reply(USAGE)
-    person = _person(request)
     verb, rest = words[0].lower(), words[1:]
+    if verb == "link":
+        return _link(request, rest)
+    if verb == "unlink":
+        return _unlink(request)
+    person = slack_person(team_id=request.team_id, slack_user_id=request.user_id)
+    if person is None:
+        return _not_linked()
     try:
         if verb == "declare":
             return _declare(request, person, rest)
@@ -276,6 +292,34 @@ def command_run(request: SlackRequest) -> dict:
     except IncidentError as error:
         return reply(str(error))
     return reply(f"I do not know `{request.text[:100]}`.\n\n{USAGE}")
+
+
+def _link(request: SlackRequest, words: list[str]) -> dict:
+    if not words:
+        return reply(f"Type the code from {_slack_page()}: `/incident link <code>`.")
+    try:
+        identity = slack_link_claim(
+            code="".join(words),
+            team_id=request.team_id,
+            slack_user_id=request.user_id,
+            slack_user_name=request.user_name,
+        )
+    except SlackLinkError as error:
+        return reply(f"{error} Get a new code at {_slack_page()}.")
+    person = identity.user
+    return reply(
+        f"Linked: in Coolhead you are {person.get_full_name() or person.get_username()} "
+        f"({person.get_username()}). `/incident unlink` undoes it."
+    )
+
+
+def _unlink(request: SlackRequest) -> dict:
+    from_here = SlackIdentity.objects.filter(team_id=request.team_id, slack_user_id=request.user_id)
+    if not (request.team_id and request.user_id) or not from_here.exists():
+        return reply("This Slack account is not linked to anyone in Coolhead.")
+    for identity in from_here:
+        slack_unlink(identity=identity)
+    return reply("Unlinked: this Slack account no longer acts as anyone in Coolhead.")
 
 
 # --- `status stalk`: the periodic post ---------------------------------------------------------------
@@ -294,6 +338,10 @@ def slack_stalks_post(*, now=None) -> int:
     posted = 0
     for stalk in SlackStalk.objects.filter(stopped_at__isnull=True).select_related("incident", "channel"):
         incident = stalk.incident
+        if incident.is_security:
+            # Restricted since the stalk began: its status no longer goes to a channel.
+            SlackStalk.objects.filter(pk=stalk.pk).update(stopped_at=now)
+            continue
         try:
             with transaction.atomic():
                 message_send(

@@ -1,4 +1,5 @@
 """Endpoints other software calls with a key, not a session: CSRF does not apply (csrf_exempt).
+At the end, the signed-in person's Slack page (a session, CSRF as everywhere).
 
 Alertmanager retries only on 5xx and PagerDuty clients retry on 5xx and 429:
 answers are 4xx for anything a retry cannot fix, and 503 only when the
@@ -8,15 +9,19 @@ database could not be reached or gave up (a retry can help).
 import logging
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, DataError
-from django.http import Http404, HttpRequest, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from incidents.services import IncidentError
 from integrations import alerts
-from integrations.models import AlertGroup, AlertSettings
+from integrations.models import AlertGroup, AlertSettings, SlackIdentity
 from integrations.slack import SlackRequest, command_run, signature_is_valid
+from integrations.slack_links import slack_link_code_issue, slack_unlink
 from integrations.sources import (
     PayloadError,
     bearer_token,
@@ -208,6 +213,7 @@ def slack_command(request: HttpRequest) -> JsonResponse:
         user_id=form.get("user_id", "")[:40],
         user_name=form.get("user_name", "")[:150],
         channel_id=form.get("channel_id", "")[:40],
+        team_id=form.get("team_id", "")[:40],
         response_url=form.get("response_url", "")[:500],
     )
     try:
@@ -218,3 +224,32 @@ def slack_command(request: HttpRequest) -> JsonResponse:
             {"response_type": "ephemeral", "text": "Coolhead cannot reach its database; try again."}
         )
     return JsonResponse(answer)
+
+
+# --- The signed-in person's Slack page: link codes and links -------------------------------------
+
+
+@login_required
+def slack_settings(request: HttpRequest) -> HttpResponse:
+    code = None
+    if request.method == "POST":
+        code = slack_link_code_issue(user=request.user)
+    return render(
+        request,
+        "integrations/slack_settings.html",
+        {
+            "code": code,
+            "code_minutes": settings.SLACK_LINK_CODE_MAX_AGE_SECONDS // 60,
+            "identities": SlackIdentity.objects.filter(user=request.user).order_by("-linked_at"),
+            "slack_on": bool(settings.SLACK_SIGNING_SECRET),
+        },
+    )
+
+
+@login_required
+@require_POST
+def slack_unlink_view(request: HttpRequest, identity_id: int) -> HttpResponse:
+    identity = get_object_or_404(SlackIdentity, pk=identity_id, user=request.user)
+    slack_unlink(identity=identity)
+    messages.success(request, "Unlinked: that Slack account no longer acts as you.")
+    return redirect("slack_settings")
