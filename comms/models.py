@@ -19,6 +19,9 @@ from core.markdown import render_markdown, render_plain
 # A receiver's error text is stored up to this many characters (never as HTML).
 LAST_ERROR_MAX_LENGTH = 1000
 
+# What displays show in place of a secret a message carries (an acknowledge or unsubscribe link).
+SECRET_PLACEHOLDER = "[secret link, not shown]"
+
 
 def validate_http_url(value: str) -> None:
     parts = urlsplit(value)
@@ -117,6 +120,7 @@ class Message(models.Model):
         PUBLIC_UPDATE = "public_update", "Public update"
         SUBSCRIBER_CONFIRMATION = "subscriber_confirmation", "Subscriber confirmation"
         WEBHOOK_EVENT = "webhook_event", "Webhook event"
+        ACCOUNT = "account", "Account mail"
         OTHER = "other", "Other"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -130,11 +134,30 @@ class Message(models.Model):
     dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     headers = models.JSONField(default=dict, blank=True, help_text="Extra e-mail headers.")
     context = models.JSONField(default=dict, blank=True, help_text="Structured data for webhooks.")
+    # Secrets: the outbox shows what was sent to whom, never a link that acts for
+    # its recipient (see shown_body). A sensitive message (account mail: reset and
+    # confirmation links) is shown as a note only, and its body, headers and
+    # context are erased once every delivery has ended (sent or dead): it cannot
+    # be re-sent after that. Other messages name the secrets they carry
+    # (acknowledge and unsubscribe links), which every display masks.
+    sensitive = models.BooleanField(
+        default=False, editable=False, help_text="The body is a secret for its recipient: shown to nobody."
+    )
+    secret_values = models.JSONField(default=list, blank=True, editable=False)
+    body_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["incident", "-created_at"])]
+        indexes = [
+            models.Index(fields=["incident", "-created_at"]),
+            # The few sensitive messages whose secret is still kept (the sweeper erases them).
+            models.Index(
+                fields=["created_at"],
+                name="comms_message_secret_kept",
+                condition=models.Q(sensitive=True, body_erased_at__isnull=True),
+            ),
+        ]
         # Reading every message (account mail and restricted incidents included) is
         # this permission, which superusers have; being staff is not enough.
         permissions = [("view_outbox", "Can read every message in the outbox")]
@@ -142,6 +165,7 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.subject}"
 
+    # What is delivered: the body with its secrets. Only the transports read these.
     @property
     def body_html(self) -> str:
         return render_markdown(self.body)
@@ -149,6 +173,53 @@ class Message(models.Model):
     @property
     def body_text(self) -> str:
         return render_plain(self.body)
+
+    # What the outbox, the admin and any other display show: never a secret.
+    def mask(self, text: str) -> str:
+        """The text with every secret this message carries replaced by a placeholder."""
+        for value in sorted(self.secret_values or [], key=len, reverse=True):
+            text = text.replace(value, SECRET_PLACEHOLDER)
+        return text
+
+    def _mask_data(self, data):
+        if isinstance(data, str):
+            return self.mask(data)
+        if isinstance(data, list):
+            return [self._mask_data(item) for item in data]
+        if isinstance(data, dict):
+            return {self.mask(str(k)): self._mask_data(v) for k, v in data.items()}
+        return data
+
+    @property
+    def shown_body(self) -> str:
+        """The body as displays show it: nothing for a sensitive message (they show a note)."""
+        return "" if self.sensitive else self.mask(self.body)
+
+    @property
+    def shown_body_html(self) -> str:
+        return render_markdown(self.shown_body)
+
+    @property
+    def shown_headers(self) -> dict:
+        return {} if self.sensitive else self._mask_data(self.headers or {})
+
+    @property
+    def shown_context(self) -> dict:
+        return {} if self.sensitive else self._mask_data(self.context or {})
+
+    @property
+    def secret_note(self) -> str:
+        """What displays say instead of a sensitive message's body."""
+        if not self.sensitive:
+            return ""
+        note = (
+            "Not shown: this message carries a secret for its recipient alone (a sign-in, reset or "
+            "confirmation link)."
+        )
+        if self.body_erased_at is not None:
+            when = timezone.localtime(self.body_erased_at).strftime("%Y-%m-%d %H:%M:%S")
+            return f"{note} It was erased at {when}, when its delivery ended, and cannot be re-sent."
+        return f"{note} It is erased as soon as its delivery ends."
 
 
 class Delivery(models.Model):
@@ -201,6 +272,18 @@ class Delivery(models.Model):
 
     @property
     def recipient_label(self) -> str:
+        """Who it went to, as displays show it.
+
+        A webhook's URL is often its credential (a Slack incoming webhook, a
+        subscriber's receiver with a token in its path): only its scheme and
+        host are shown.
+        """
+        if self.address and self.channel.is_webhook:
+            # Never netloc: it may hold user:password@.
+            parts = urlsplit(self.address)
+            host = parts.hostname or ""
+            where = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}/…"
+            return f"{self.user} ({where})" if self.user_id else where
         if self.address:
             return self.address
         if self.user_id:

@@ -31,7 +31,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from comms import transports
@@ -94,6 +94,16 @@ def _check_headers(headers: dict[str, str]) -> dict[str, str]:
     return dict(headers)
 
 
+def _check_secret_values(values: Sequence[str]) -> list[str]:
+    if isinstance(values, (str, bytes)):
+        raise CommsError("Secret values are a list of texts.")
+    values = list(values)
+    # Short values would mask ordinary words; the secrets meant here are links and long tokens.
+    if len(values) > 20 or not all(isinstance(v, str) and 8 <= len(v) <= 2000 for v in values):
+        raise CommsError("Secret values are at most 20 texts of 8 to 2,000 characters.")
+    return values
+
+
 def _resolve(recipient: Recipient) -> tuple[Channel, str, AbstractBaseUser | None]:
     """The channel, the address and the person of one recipient, or a CommsError."""
     if not isinstance(recipient, Recipient):
@@ -145,6 +155,8 @@ def message_send(
     dedup_key: str | None = None,
     headers: dict[str, str] | None = None,
     context: dict | None = None,
+    sensitive: bool = False,
+    secret_values: Sequence[str] = (),
 ) -> Message:
     """Write a message and one delivery per recipient; deliver them after commit.
 
@@ -153,6 +165,12 @@ def message_send(
     (reminders use it to stay idempotent per period). Bad input raises CommsError
     before anything is written. In-app notifications need no worker: they are
     recorded as sent at once.
+
+    Secrets (see Message.shown_body): `sensitive` when the whole body is a secret
+    for its recipient (a reset link): the outbox shows a note instead, and the
+    body is erased once delivery ends. `secret_values`: the links (or tokens) in
+    the body, headers or context that act for the recipient; every display masks
+    them, the delivered message carries them.
     """
     if kind not in Message.Kind.values:
         raise CommsError(f"{kind!r} is not a kind of message.")
@@ -177,6 +195,7 @@ def message_send(
         raise CommsError("The context must be a mapping.")
     if isinstance(recipients, (str, bytes)) or not recipients:
         raise CommsError("A message needs at least one recipient.")
+    secret_values = _check_secret_values(secret_values)
 
     resolved: list[tuple[Channel, str, AbstractBaseUser | None]] = []
     seen: set[tuple[int, str, int | None]] = set()
@@ -186,6 +205,9 @@ def message_send(
         if key not in seen:  # the same person twice on the same path gets it once
             seen.add(key)
             resolved.append((channel, address, user))
+    if sensitive and any(channel.kind == Channel.Kind.IN_APP for channel, _, _ in resolved):
+        # The bell keeps what it shows for ever; a secret must leave and be erased.
+        raise CommsError("A message that carries a secret goes by e-mail or webhook, not to the bell.")
 
     if dedup_key is not None:
         existing = Message.objects.filter(dedup_key=dedup_key).first()
@@ -204,6 +226,8 @@ def message_send(
                 dedup_key=dedup_key,
                 headers=headers,
                 context=context,
+                sensitive=bool(sensitive),
+                secret_values=secret_values,
             )
     except IntegrityError:
         if dedup_key is None:
@@ -232,6 +256,34 @@ def message_send(
     if to_send:
         transaction.on_commit(lambda: enqueue_deliveries(to_send))
     return message
+
+
+# Why a delivery of a sensitive message cannot be (re-)sent once its secret is erased.
+ERASED_SECRET_TEXT = (
+    "This message carried a secret (a sign-in, reset or confirmation link) that was erased when its "
+    "delivery ended: it cannot be sent again. The person asks for a new link instead."
+)
+
+
+def message_secret_erase(*, message_id: int | None = None) -> int:
+    """Erase sensitive messages' body, headers and context once none of their deliveries is still going.
+
+    The worker calls it for one message after each sent or dead delivery of a
+    sensitive message; the sweeper for all of them (a worker killed between the
+    two statements). One conditional UPDATE: while any delivery is pending,
+    sending or waiting for a retry, the secret is kept for it. Returns how many
+    messages it erased.
+    """
+    going = Delivery.objects.filter(
+        message=OuterRef("pk"),
+        state__in=[Delivery.State.PENDING, Delivery.State.SENDING, Delivery.State.FAILED],
+    )
+    kept = Message.objects.filter(sensitive=True, body_erased_at__isnull=True)
+    if message_id is not None:
+        kept = kept.filter(pk=message_id)
+    return kept.filter(~Exists(going)).update(
+        body="", headers={}, context={}, secret_values=[], body_erased_at=timezone.now()
+    )
 
 
 # A short wait for the broker when enqueuing on commit; the sweeper does the rest.
@@ -265,7 +317,13 @@ def enqueue_deliveries(items: Sequence[tuple[int, str]]) -> None:
 
 @transaction.atomic
 def delivery_resend(*, delivery: Delivery, by: AbstractBaseUser | None = None) -> Delivery:
-    """Give a dead delivery a fresh start (after someone fixed the address or the receiver)."""
+    """Give a dead delivery a fresh start (after someone fixed the address or the receiver).
+
+    A sensitive message whose secret was erased cannot be sent again: the person
+    asks for a new link instead (a new reset, a new confirmation).
+    """
+    if Message.objects.filter(pk=delivery.message_id, body_erased_at__isnull=False).exists():
+        raise CommsError(ERASED_SECRET_TEXT)
     updated = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.DEAD).update(
         state=Delivery.State.PENDING,
         attempts=0,
@@ -358,6 +416,8 @@ def _record_sent(delivery: Delivery, token: str) -> bool:
         done = cursor.rowcount
     if not done:
         logger.warning("Delivery %s was sent after its lease was taken over", delivery.pk)
+    elif delivery.message.sensitive:
+        message_secret_erase(message_id=delivery.message_id)
     return bool(done)
 
 
@@ -373,6 +433,8 @@ def _record_failure(delivery: Delivery, token: str, error: transports.SendError)
     done = Delivery.objects.filter(pk=delivery.pk, claim_token=token, state=Delivery.State.SENDING).update(
         **changes
     )
+    if done and give_up and delivery.message.sensitive:
+        message_secret_erase(message_id=delivery.message_id)
     if done and not give_up:
         try:
             enqueue(
@@ -424,6 +486,12 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> dict[str, int]:
 def _deliveries_send(delivery_ids: Sequence[int]) -> dict[str, int]:
     token, claimed = deliveries_claim(delivery_ids=delivery_ids)
     outcome = {"sent": 0, "failed": 0, "skipped": len(delivery_ids) - len(claimed)}
+    for delivery in [d for d in claimed if d.message.body_erased_at is not None]:
+        # A re-send that raced with the erasure: the secret is gone, and an empty
+        # body must not go out in its place.
+        _record_failure(delivery, token, transports.SendError(ERASED_SECRET_TEXT, permanent=True))
+        outcome["failed"] += 1
+    claimed = [d for d in claimed if d.message.body_erased_at is None]
     if not claimed:
         return outcome
     lease_started = timezone.now()
@@ -500,4 +568,5 @@ def outbox_sweep(*, limit: int = 5000) -> int:
     if items:
         logger.info("Outbox sweep: re-enqueuing %d deliveries", len(items))
         enqueue_deliveries(items)
+    message_secret_erase()
     return len(items)

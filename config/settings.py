@@ -292,9 +292,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Paths that are secrets (acknowledge, confirm, unsubscribe, reset links) are
+    # masked in every line (config/secret_logs.py; gunicorn: gunicorn.conf.py).
+    "filters": {"secret_links": {"()": "config.secret_logs.SecretLinkFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_links"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers (a second, unmasked console in DEBUG; mail to
+        # ADMINS, which is not set) are replaced by the root's masking console.
+        "django": {"level": "INFO"},
+        # runserver's request lines: through the same (masking) handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Product -----------------------------------------------------------------------

@@ -77,7 +77,14 @@ def send_confirmation(subscriber: Subscriber, *, request_key: str) -> None:
         # One per request: a retried task does not send it twice, a new request sends it again.
         dedup_key=f"statuspage:confirm:{subscriber.public_id}:{request_key}",
         headers=_list_headers(subscriber),
+        secret_values=_secret_links(subscriber),
     )
+
+
+def _secret_links(subscriber: Subscriber) -> list[str]:
+    # Whoever holds these links confirms or ends the subscription: the outbox
+    # and the admin show them masked, the subscriber's copy carries them.
+    return [confirm_url(subscriber), unsubscribe_url(subscriber), subscriber.token]
 
 
 def _list_headers(subscriber: Subscriber) -> dict[str, str]:
@@ -135,6 +142,7 @@ def send_update(*, update: PublicUpdate | MaintenanceUpdate, subscriber: Subscri
         dedup_key=dedup_key,
         headers=headers,
         context=webhook_context(update=update, owner=owner, subscriber=subscriber, state=state),
+        secret_values=_secret_links(subscriber),
     )
 
 

@@ -65,6 +65,7 @@ def send_to(
     incident: Incident | None,
     dedup_key: str | None,
     context: dict | None = None,
+    secret_values: Sequence[str] = (),
 ):
     recipients = [r for user in to for r in recipients_for(user)]
     try:
@@ -76,6 +77,7 @@ def send_to(
             incident=incident,
             dedup_key=dedup_key,
             context=context,
+            secret_values=secret_values,
         )
     except CommsError as error:
         raise RoleError(f"Could not send the message: {error}") from None

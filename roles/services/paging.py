@@ -64,7 +64,7 @@ def _schedule_steps(schedule: Schedule, now: datetime, *, together: bool) -> lis
     return steps + [[u.pk] for u in rest]
 
 
-def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict]:
+def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict, str]:
     incident = page.incident
     ack = absolute_url(page_ack_url(page=page, user=user))
     why = {
@@ -91,7 +91,7 @@ def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict]:
         "ack_url": ack,
         "room_url": room_url(incident),
     }
-    return subject_for(incident, f"Page: {incident.title}"), "\n".join(lines), context
+    return subject_for(incident, f"Page: {incident.title}"), "\n".join(lines), context, ack
 
 
 def notify_page_targets(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
@@ -101,7 +101,7 @@ def notify_page_targets(page: Page, user_ids: Sequence[int]) -> list[AbstractBas
         # A page is an invitation: the person can open a restricted incident.
         Participation.objects.get_or_create(incident=page.incident, user=user)
         page.notified.add(user)
-        subject, body, context = _page_text(page, user)
+        subject, body, context, ack = _page_text(page, user)
         send_to(
             kind="page",
             subject=subject,
@@ -110,6 +110,9 @@ def notify_page_targets(page: Page, user_ids: Sequence[int]) -> list[AbstractBas
             incident=page.incident,
             dedup_key=f"page:{page.pk}:{page.level}:{user.pk}",
             context=context,
+            # The acknowledge link is the paged person's: the outbox (read by the
+            # IC and admins) shows it masked; the page itself carries it.
+            secret_values=[ack],
         )
     return users
 
