@@ -46,12 +46,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # Account mail (password reset...) leaves through the outbox like every
-        # other message: recorded, retried, and visible to admins.
+        # other message: recorded and retried. Its body is a secret (a reset or
+        # confirmation link, a code) that would let whoever reads it act as the
+        # person: the outbox shows its subject, recipient and state only, and the
+        # body is erased once delivered (comms: sensitive messages).
         rendered = self.render_mail(template_prefix, email, context)
         with transaction.atomic():
             message_send(
-                kind=Message.Kind.OTHER,
+                kind=Message.Kind.ACCOUNT,
                 subject=rendered.subject,
                 body=rendered.body,
                 recipients=[Recipient(channel=email_channel(), address=email)],
+                sensitive=True,
             )
