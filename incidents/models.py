@@ -442,6 +442,10 @@ class Verification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     checked_at = models.DateTimeField(default=timezone.now)
+    # A step written as a plain timeline entry: striking the entry takes the step back.
+    entry = models.OneToOneField(
+        TimelineEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="verification_step"
+    )
 
     class Meta:
         ordering = ["checked_at", "pk"]

@@ -28,153 +28,374 @@ def verifications_from_entries(apps, schema_editor):
             result="passed",
             checked_by_id=entry.author_id,
             checked_at=entry.occurred_at,
+            entry_id=entry.pk,
         )
         for entry in TimelineEntry.objects.filter(kind="verification", struck_at__isnull=True).iterator()
     )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0004_models_moved_out'),
+        ("incidents", "0004_models_moved_out"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='incident',
-            name='bridge_url',
-            field=models.URLField(blank=True, max_length=500, verbose_name='call bridge'),
+            model_name="incident",
+            name="bridge_url",
+            field=models.URLField(blank=True, max_length=500, verbose_name="call bridge"),
         ),
         migrations.AddField(
-            model_name='incident',
-            name='chat_channel',
-            field=models.CharField(blank=True, help_text='Where the incident is worked in chat, e.g. #inc-checkout.', max_length=200),
+            model_name="incident",
+            name="chat_channel",
+            field=models.CharField(
+                blank=True,
+                help_text="Where the incident is worked in chat, e.g. #inc-checkout.",
+                max_length=200,
+            ),
         ),
         migrations.AddField(
-            model_name='incident',
-            name='dashboards',
-            field=models.TextField(blank=True, help_text='One link per line.', max_length=4000, validators=[incidents.models.validate_link_lines]),
+            model_name="incident",
+            name="dashboards",
+            field=models.TextField(
+                blank=True,
+                help_text="One link per line.",
+                max_length=4000,
+                validators=[incidents.models.validate_link_lines],
+            ),
         ),
         migrations.AddField(
-            model_name='incident',
-            name='reopened_at',
+            model_name="incident",
+            name="reopened_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='incident',
-            name='rollback_asked_at',
+            model_name="incident",
+            name="rollback_asked_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='incident',
-            name='runbooks',
-            field=models.TextField(blank=True, help_text='One link per line.', max_length=4000, validators=[incidents.models.validate_link_lines]),
+            model_name="incident",
+            name="runbooks",
+            field=models.TextField(
+                blank=True,
+                help_text="One link per line.",
+                max_length=4000,
+                validators=[incidents.models.validate_link_lines],
+            ),
         ),
         migrations.AddField(
-            model_name='timelineentry',
-            name='by_portal',
+            model_name="timelineentry",
+            name="by_portal",
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name='incident',
-            name='rollback_considered',
-            field=models.TextField(blank=True, help_text="The answer to 'would a rollback fix this?', asked whenever the incident becomes major.", max_length=2000),
+            model_name="incident",
+            name="rollback_considered",
+            field=models.TextField(
+                blank=True,
+                help_text="The answer to 'would a rollback fix this?', asked whenever the incident becomes major.",
+                max_length=2000,
+            ),
         ),
         migrations.CreateModel(
-            name='Hypothesis',
+            name="Hypothesis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('statement', models.CharField(max_length=500)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('confirmed', 'Confirmed'), ('ruled_out', 'Ruled out')], default='open', max_length=16)),
-                ('evidence', models.TextField(blank=True, max_length=5000)),
-                ('evidence_url', models.URLField(blank=True, max_length=500)),
-                ('raised_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('evidence_entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='incidents.timelineentry')),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hypotheses', to='incidents.incident')),
-                ('raised_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("statement", models.CharField(max_length=500)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("confirmed", "Confirmed"), ("ruled_out", "Ruled out")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("evidence", models.TextField(blank=True, max_length=5000)),
+                ("evidence_url", models.URLField(blank=True, max_length=500)),
+                ("raised_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "evidence_entry",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="incidents.timelineentry",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hypotheses",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "raised_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'hypotheses',
-                'ordering': ['raised_at', 'pk'],
+                "verbose_name_plural": "hypotheses",
+                "ordering": ["raised_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('fix', 'Fix'), ('patch', 'Patch'), ('workaround', 'Workaround'), ('rollback', 'Rollback')], max_length=16)),
-                ('summary', models.CharField(help_text='What we are going to do.', max_length=300)),
-                ('reason', models.TextField(max_length=5000)),
-                ('rollback_to', models.CharField(blank=True, help_text='For a rollback: the version or state rolled back to.', max_length=300)),
-                ('state', models.CharField(choices=[('active', 'Active'), ('done', 'Done'), ('abandoned', 'Abandoned')], default='active', max_length=16)),
-                ('decided_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='incidents.incident')),
-                ('hypothesis', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='decisions', to='incidents.hypothesis')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("fix", "Fix"),
+                            ("patch", "Patch"),
+                            ("workaround", "Workaround"),
+                            ("rollback", "Rollback"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("summary", models.CharField(help_text="What we are going to do.", max_length=300)),
+                ("reason", models.TextField(max_length=5000)),
+                (
+                    "rollback_to",
+                    models.CharField(
+                        blank=True,
+                        help_text="For a rollback: the version or state rolled back to.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("active", "Active"), ("done", "Done"), ("abandoned", "Abandoned")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decisions",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "hypothesis",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="decisions",
+                        to="incidents.hypothesis",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['decided_at', 'pk'],
+                "ordering": ["decided_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Change',
+            name="Change",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('what', models.CharField(max_length=300)),
-                ('where', models.CharField(help_text='The service, system or config key.', max_length=200)),
-                ('old_value', models.TextField(blank=True, max_length=5000)),
-                ('new_value', models.TextField(blank=True, max_length=5000)),
-                ('how_to_restore', models.TextField(blank=True, max_length=2000)),
-                ('is_sensitive', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('in_place', 'In place'), ('reverted', 'Reverted'), ('kept', 'Kept')], default='in_place', max_length=16)),
-                ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('backdate_reason', models.CharField(blank=True, max_length=300)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='incidents.incident')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('restores', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='restored_by', to='incidents.change')),
-                ('settled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('decision', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='incidents.decision')),
-                ('hypothesis', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='incidents.hypothesis')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("what", models.CharField(max_length=300)),
+                ("where", models.CharField(help_text="The service, system or config key.", max_length=200)),
+                ("old_value", models.TextField(blank=True, max_length=5000)),
+                ("new_value", models.TextField(blank=True, max_length=5000)),
+                ("how_to_restore", models.TextField(blank=True, max_length=2000)),
+                ("is_sensitive", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("in_place", "In place"), ("reverted", "Reverted"), ("kept", "Kept")],
+                        default="in_place",
+                        max_length=16,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("backdate_reason", models.CharField(blank=True, max_length=300)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "restores",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="restored_by",
+                        to="incidents.change",
+                    ),
+                ),
+                (
+                    "settled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decision",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="changes",
+                        to="incidents.decision",
+                    ),
+                ),
+                (
+                    "hypothesis",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="changes",
+                        to="incidents.hypothesis",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'pk'],
+                "ordering": ["occurred_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Verification',
+            name="Verification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('checked', models.TextField(help_text='What was checked, and how.', max_length=5000)),
-                ('result', models.CharField(choices=[('passed', 'Passed'), ('failed', 'Failed')], default='passed', max_length=16)),
-                ('checked_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('checked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verifications', to='incidents.incident')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("checked", models.TextField(help_text="What was checked, and how.", max_length=5000)),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[("passed", "Passed"), ("failed", "Failed")], default="passed", max_length=16
+                    ),
+                ),
+                ("checked_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "checked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verifications",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="verification_step",
+                        to="incidents.timelineentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['checked_at', 'pk'],
+                "ordering": ["checked_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='hypothesis',
-            index=models.Index(fields=['incident', 'state'], name='incidents_h_inciden_12c065_idx'),
+            model_name="hypothesis",
+            index=models.Index(fields=["incident", "state"], name="incidents_h_inciden_12c065_idx"),
         ),
         migrations.AddIndex(
-            model_name='decision',
-            index=models.Index(fields=['incident', 'state'], name='incidents_d_inciden_d0e598_idx'),
+            model_name="decision",
+            index=models.Index(fields=["incident", "state"], name="incidents_d_inciden_d0e598_idx"),
         ),
         migrations.AddIndex(
-            model_name='change',
-            index=models.Index(fields=['incident', 'state'], name='incidents_c_inciden_245036_idx'),
+            model_name="change",
+            index=models.Index(fields=["incident", "state"], name="incidents_c_inciden_245036_idx"),
         ),
         migrations.AddIndex(
-            model_name='verification',
-            index=models.Index(fields=['incident', 'result', 'checked_at'], name='incidents_v_inciden_96f31d_idx'),
+            model_name="verification",
+            index=models.Index(
+                fields=["incident", "result", "checked_at"], name="incidents_v_inciden_96f31d_idx"
+            ),
         ),
         migrations.RunPython(mark_portal_entries, migrations.RunPython.noop),
         migrations.RunPython(verifications_from_entries, migrations.RunPython.noop),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.errors import DomainError
 from core.markdown import render_markdown
 from incidents import hooks
-from incidents.models import Incident, Participation, TimelineEntry
+from incidents.models import Incident, Participation, TimelineEntry, Verification
 
 
 class IncidentError(DomainError):
@@ -75,6 +75,12 @@ def write_entry(
         revision=incident.revision,
         revision_created=incident.revision,
     )
+    if kind == TimelineEntry.Kind.VERIFICATION and "verification" not in entry.data:
+        # A verification written as plain text (the API's timeline, older clients)
+        # is a step that passed, checked when the entry says; striking it takes it back.
+        Verification.objects.create(
+            incident=incident, checked=body, checked_by=author, checked_at=entry.occurred_at, entry=entry
+        )
     # The entry is the event: what reacts to it (outgoing webhooks) writes its
     # own rows in this same transaction, so a rollback sends nothing.
     hooks.entry_written(entry)

@@ -1,16 +1,40 @@
 """An incident's life: declared, moved through its statuses, raised or lowered, reopened, frozen, edited."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentCounter, Participation, Severity, TimelineEntry
+from core.text import one_line
+from incidents.models import (
+    MAJOR_SEVERITIES,
+    Change,
+    ContactLinks,
+    Incident,
+    IncidentCounter,
+    Participation,
+    Severity,
+    TimelineEntry,
+    Verification,
+)
 from incidents.services.common import IncidentError, bump, incident_lock, join, publish_revision, write_entry
+from incidents.services.tools import change_keep, change_restore, contacts_inherit
 
 Status = Incident.Status
 Kind = TimelineEntry.Kind
+
+
+class ChangesInPlace(IncidentError):
+    """Resolving a major incident with changes still in place: keep or restore each one first."""
+
+    def __init__(self, changes: Sequence[Change]):
+        self.changes = list(changes)
+        names = "; ".join(f"{c.what} ({c.where})" for c in self.changes)
+        super().__init__(
+            f"These changes are still in place: {names}. Keep or restore each one before resolving."
+        )
 
 
 # Which status may follow which. Resolved and declined are left only through
@@ -37,10 +61,18 @@ def incident_declare(
     is_security: bool = False,
     detected_at: datetime | None = None,
     rollback_considered: str = "",
+    services: Sequence[ContactLinks] = (),
 ) -> Incident:
+    """Open an incident; declared as major, it asks the rollback question unless answered already.
+
+    `services` are the affected services (roles.Service); their contact links are
+    the incident's defaults.
+    """
     if severity not in Severity.values:
         raise IncidentError("Severity must be SEV-1 to SEV-5.")
-    title = title.strip()
+    # One line, whoever declares (a form, the API, an alert's summary): the title is
+    # in the subject of pages and summaries, which end at any line break.
+    title = one_line(title)
     if not title:
         raise IncidentError("An incident needs a title.")
     now = timezone.now()
@@ -51,7 +83,9 @@ def incident_declare(
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
 
-    incident = Incident.objects.create(
+    rollback_considered = (rollback_considered or "").strip()
+    asks_rollback = severity in MAJOR_SEVERITIES and not rollback_considered
+    incident = Incident(
         number=counter.last_number,
         title=title,
         summary=summary,
@@ -61,8 +95,13 @@ def incident_declare(
         declared_at=now,
         declared_by=declared_by,
         rollback_considered=rollback_considered,
+        rollback_asked_at=now if asks_rollback else None,
         revision=1,
     )
+    contacts_inherit(incident=incident, sources=list(services))
+    incident.save()
+    if services:
+        incident.services.set(services)
     join(incident, declared_by)
     body = f"Declared as {Severity(severity).label}"
     if is_security:
@@ -82,8 +121,16 @@ def incident_declare(
 
 @transaction.atomic
 def incident_change_status(
-    *, incident: Incident, status: str, by: AbstractBaseUser | None, note: str = ""
+    *,
+    incident: Incident,
+    status: str,
+    by: AbstractBaseUser | None,
+    note: str = "",
+    settle_changes: Mapping[int, str] | None = None,
 ) -> Incident:
+    """Move the incident on. Resolving a major one needs a passed verification since the last
+    reopen, and a keep-or-restore for each change still in place (`settle_changes`: {change id:
+    "keep" | "restore"}), applied in the same transaction."""
     incident = incident_lock(incident)
     old = incident.status
     if status not in Status.values:
@@ -99,11 +146,14 @@ def incident_change_status(
         raise IncidentError(
             f"An incident cannot go from {Status(old).label.lower()} to {Status(status).label.lower()}."
         )
-    if status == Status.RESOLVED and incident.is_major and not has_verification(incident):
-        raise IncidentError(
-            "A major incident is resolved only after at least one verification step: record what "
-            "was checked before the all-clear."
-        )
+    if status == Status.RESOLVED and incident.is_major:
+        if not has_verification(incident):
+            raise IncidentError(
+                "A major incident is resolved only after at least one verification step that passed"
+                + (" since it was reopened" if incident.reopened_at else "")
+                + ": record what was checked before the all-clear."
+            )
+        _settle_changes(incident, settle_changes or {}, by)
 
     now = timezone.now()
     incident.status = status
@@ -114,6 +164,7 @@ def incident_change_status(
     if status in (Status.MONITORING, Status.RESOLVED) and incident.mitigated_at is None:
         incident.mitigated_at = now
         fields.append("mitigated_at")
+    lifts_freeze = status in Incident.CLOSED_STATUSES and incident.deploy_freeze
     if status in Incident.CLOSED_STATUSES:
         incident.resolved_at = now
         incident.deploy_freeze = False
@@ -124,12 +175,47 @@ def incident_change_status(
     if note.strip():
         body += f"\n\n{note.strip()}"
     write_entry(incident=incident, kind=Kind.STATUS, body=body, author=by, data={"from": old, "to": status})
+    if lifts_freeze:
+        write_entry(
+            incident=incident,
+            kind=Kind.ACTION,
+            body=f"Deploy freeze lifted: the incident is {Status(status).label.lower()}.",
+            author=by,
+            data={"freeze": False},
+        )
     join(incident, by)
     return incident
 
 
 def has_verification(incident: Incident) -> bool:
-    return incident.timeline.filter(kind=Kind.VERIFICATION, struck_at__isnull=True).exists()
+    """A verification that passed, recorded since the last reopen (cal.com step 10)."""
+    passed = Verification.objects.filter(incident=incident, result=Verification.Result.PASSED).exclude(
+        entry__struck_at__isnull=False
+    )
+    if incident.reopened_at is not None:
+        passed = passed.filter(checked_at__gte=incident.reopened_at)
+    return passed.exists()
+
+
+def changes_in_place(incident: Incident) -> list[Change]:
+    return list(
+        Change.objects.filter(incident=incident, state=Change.State.IN_PLACE, restores__isnull=True).order_by(
+            "occurred_at", "pk"
+        )
+    )
+
+
+def _settle_changes(incident: Incident, settle: Mapping[int, str], by: AbstractBaseUser | None) -> None:
+    """Keep or restore the changes still in place, as asked; refuse while any is left undecided."""
+    pending = changes_in_place(incident)
+    undecided = [c for c in pending if settle.get(c.pk) not in ("keep", "restore")]
+    if undecided:
+        raise ChangesInPlace(undecided)
+    for change in pending:
+        if settle[change.pk] == "restore":
+            change_restore(change=change, by=by)
+        else:
+            change_keep(change=change, by=by)
 
 
 @transaction.atomic
@@ -140,16 +226,19 @@ def incident_reopen(*, incident: Incident, by: AbstractBaseUser | None, reason: 
     if not reason.strip():
         raise IncidentError("Say why the incident is reopened.")
     old = incident.status
+    was_mitigated = incident.mitigated_at is not None
     incident.status = Status.INVESTIGATING
     incident.resolved_at = None
-    bump(incident, "status", "resolved_at")
-    write_entry(
-        incident=incident,
-        kind=Kind.STATUS,
-        body=f"Reopened (was {Status(old).label.lower()})\n\n{reason.strip()}",
-        author=by,
-        data={"from": old, "to": Status.INVESTIGATING, "reopened": True},
-    )
+    incident.mitigated_at = None
+    incident.reopened_at = timezone.now()
+    bump(incident, "status", "resolved_at", "mitigated_at", "reopened_at")
+    body = f"Reopened (was {Status(old).label.lower()})\n\n{reason.strip()}"
+    data = {"from": old, "to": Status.INVESTIGATING, "reopened": True}
+    if was_mitigated:
+        # Says so on the timeline: time to mitigate is measured again from here.
+        body += "\n\nNot mitigated any more: the mitigation time is cleared."
+        data["mitigated_cleared"] = True
+    write_entry(incident=incident, kind=Kind.STATUS, body=body, author=by, data=data)
     join(incident, by)
     return incident
 
@@ -167,7 +256,13 @@ def incident_change_severity(
     if severity == old:
         raise IncidentError(f"The incident is already {Severity(old).label}.")
     incident.severity = severity
-    bump(incident, "severity")
+    fields = ["severity"]
+    becomes_major = severity in MAJOR_SEVERITIES and old not in MAJOR_SEVERITIES
+    asks_rollback = becomes_major and not incident.rollback_considered.strip()
+    if asks_rollback:
+        incident.rollback_asked_at = timezone.now()
+        fields.append("rollback_asked_at")
+    bump(incident, *fields)
     direction = "raised" if severity < old else "lowered"
     body = f"Severity {direction} from {Severity(old).label} to {Severity(severity).label}"
     if note.strip():
@@ -204,23 +299,55 @@ def incident_set_deploy_freeze(*, incident: Incident, freeze: bool, by: Abstract
 
 @transaction.atomic
 def incident_edit_details(
-    *, incident: Incident, by: AbstractBaseUser | None, title: str, summary: str
+    *,
+    incident: Incident,
+    by: AbstractBaseUser | None,
+    title: str,
+    summary: str,
+    services: Sequence | None = None,
+    components: Sequence | None = None,
 ) -> Incident:
+    """Correct what was declared: title, summary, affected services and components.
+
+    The entry keeps every previous value (data["previous"]), as timeline edits do.
+    `services`/`components` of None leave them as they are.
+    """
     incident = incident_lock(incident)
-    title = title.strip()
+    title = one_line(title)
     if not title:
         raise IncidentError("An incident needs a title.")
-    changed = []
+    if len(summary) > 10000:
+        raise IncidentError("A summary is at most 10,000 characters.")
+    changed, previous, now = [], {}, {}
     if title != incident.title:
         changed.append(f"Title changed from “{incident.title}” to “{title}”.")
+        previous["title"], now["title"] = incident.title, title
         incident.title = title
     if summary != incident.summary:
         changed.append("Summary updated.")
+        previous["summary"], now["summary"] = incident.summary, summary
         incident.summary = summary
+    for name, chosen in (("services", services), ("components", components)):
+        if chosen is None:
+            continue
+        current = list(getattr(incident, name).all())
+        if {o.pk for o in current} == {o.pk for o in chosen}:
+            continue
+        getattr(incident, name).set(chosen)
+        names = ", ".join(str(o) for o in chosen) or "none"
+        changed.append(f"Affected {name}: {names} (was: {', '.join(str(o) for o in current) or 'none'}).")
+        previous[name], now[name] = [o.pk for o in current], [o.pk for o in chosen]
     if not changed:
         return incident
     bump(incident, "title", "summary")
-    write_entry(incident=incident, kind=Kind.NOTE, body=" ".join(changed), author=by)
+    write_entry(
+        incident=incident,
+        kind=Kind.NOTE,
+        body=" ".join(changed),
+        author=by,
+        data={"details": now, "previous": previous},
+    )
+    join(incident, by)
     return incident
 
 

@@ -151,14 +151,18 @@ def test_it_reopens_with_a_reason(rclient, resolved):
     assert response.status_code == 302
     resolved.refresh_from_db()
     assert resolved.status == "investigating"
-    assert (
-        resolved.timeline.get(revision=resolved.revision).body == "Reopened (was resolved)\n\nErrors are back"
+    assert resolved.timeline.get(revision=resolved.revision).body == (
+        "Reopened (was resolved)\n\nErrors are back\n\nNot mitigated any more: the mitigation time is cleared."
     )
 
 
 def test_it_reopens_with_htmx(rclient, resolved, hx):
     response = _post(rclient, resolved, "reopen", {"reason": "Errors are back"}, hx)
-    _assert_htmx_answer(response, resolved, new_entry_text="Reopened (was resolved) Errors are back")
+    _assert_htmx_answer(
+        response,
+        resolved,
+        new_entry_text="Reopened (was resolved) Errors are back Not mitigated any more: the mitigation time is cleared.",
+    )
     assert 'id="status-select"' in response.content.decode()
 
 

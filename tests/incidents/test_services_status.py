@@ -16,6 +16,14 @@ ALL_STATUSES = list(Status.values)
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def at_t0():
+    """The test starts at T0, its fixtures too: nothing it reads is written at the real clock,
+    which is months after T0 (a year after in make test-future)."""
+    with time_machine.travel(T0, tick=False):
+        yield
+
+
 def _incident_in(status: str, *, by, severity: int = 3) -> Incident:
     """An incident brought to `status` the way a responder would (triage allows every step)."""
     incident = IncidentFactory(declared_by=by, severity=severity)
@@ -115,9 +123,9 @@ def test_it_refuses_an_unknown_status(responder, incident):
     assert _snapshot(incident) == before
 
 
+@pytest.mark.usefixtures("at_t0")
 def test_it_stamps_acknowledged_mitigated_and_resolved(responder):
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(declared_by=responder)
+    incident = IncidentFactory(declared_by=responder)
     assert (incident.acknowledged_at, incident.mitigated_at, incident.resolved_at) == (None, None, None)
 
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
@@ -143,10 +151,10 @@ def test_it_stamps_acknowledged_mitigated_and_resolved(responder):
     assert incident.age == timedelta(minutes=40)
 
 
+@pytest.mark.usefixtures("at_t0")
 def test_it_stamps_mitigated_when_resolved_straight_from_triage(responder):
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(declared_by=responder)
-        services.incident_change_status(incident=incident, status=Status.RESOLVED, by=responder)
+    incident = IncidentFactory(declared_by=responder)
+    services.incident_change_status(incident=incident, status=Status.RESOLVED, by=responder)
     incident.refresh_from_db()
     assert incident.acknowledged_at == incident.mitigated_at == incident.resolved_at == T0
 
@@ -237,8 +245,13 @@ def test_it_reopens_a_closed_incident_with_a_reason(responder, outsider, closed)
     assert incident.revision == revision + 1
     entry = incident.timeline.get(revision=incident.revision)
     assert entry.kind == Kind.STATUS
-    assert entry.body == f"Reopened (was {Status(closed).label.lower()})\n\nErrors are back"
-    assert entry.data == {"from": closed, "to": Status.INVESTIGATING, "reopened": True}
+    # Resolving set the mitigation time, which the reopen clears and says so; declining never set it.
+    mitigated = closed == Status.RESOLVED
+    cleared = "\n\nNot mitigated any more: the mitigation time is cleared." if mitigated else ""
+    assert entry.body == f"Reopened (was {Status(closed).label.lower()})\n\nErrors are back{cleared}"
+    expected = {"from": closed, "to": Status.INVESTIGATING, "reopened": True}
+    assert entry.data == ({**expected, "mitigated_cleared": True} if mitigated else expected)
+    assert incident.mitigated_at is None
     assert entry.author == outsider
     assert outsider in incident.participants.all()
     # And from there the ordinary rules apply again.
