@@ -7,6 +7,7 @@ sent (a patched resolver, a real receiver on 127.0.0.1 that must hear nothing).
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from comms.models import Delivery
 from statuspage.models import Subscriber
@@ -53,8 +54,6 @@ def test_a_name_is_accepted_and_checked_when_each_update_is_sent(
     dns.answer("127.0.0.1.wildcard-dns.example", "127.0.0.1")
     with Receiver() as local:
         url = f"http://127.0.0.1.wildcard-dns.example:{local.port}/status"
-        from django.utils import timezone
-
         Subscriber.objects.create(
             kind="webhook", email="x@example.com", webhook_url=url, confirmed_at=timezone.now()
         )
@@ -74,8 +73,6 @@ def test_an_allowed_internal_receiver_gets_the_update(
     dns.answer("status-receiver.corp.example", "127.0.0.1")
     with Receiver() as local:
         url = f"http://status-receiver.corp.example:{local.port}/status"
-        from django.utils import timezone
-
         Subscriber.objects.create(
             kind="webhook", email="x@example.com", webhook_url=url, confirmed_at=timezone.now()
         )
