@@ -39,6 +39,7 @@ from comms.models import LAST_ERROR_MAX_LENGTH, Channel, Delivery, Message, vali
 from comms.selectors import email_channel, in_app_channel
 from core.errors import DomainError
 from core.tasks import enqueue
+from core.text import one_line
 
 # The task that sends deliveries (comms/tasks.py), which calls back into this module.
 DELIVER_TASK = "comms.tasks.deliver"
@@ -57,6 +58,10 @@ def sending_lease() -> timedelta:
 
 def max_attempts() -> int:
     return settings.COMMS_MAX_ATTEMPTS
+
+
+# Subjects longer than this are cut (with an ellipsis) by message_send.
+SUBJECT_MAX_LENGTH = 300
 
 
 class CommsError(DomainError):
@@ -174,11 +179,11 @@ def message_send(
     """
     if kind not in Message.Kind.values:
         raise CommsError(f"{kind!r} is not a kind of message.")
-    subject = (subject or "").strip()
+    # Every subject leaves on one line, whoever wrote it: an e-mail header, a Slack
+    # title and a page end at any line break (U+2028 and a vertical tab included).
+    subject = one_line(subject if isinstance(subject, str) else "", SUBJECT_MAX_LENGTH)
     if not subject:
         raise CommsError("A message needs a subject.")
-    if len(subject) > 300 or "\n" in subject or "\r" in subject:
-        raise CommsError("The subject must be one line of at most 300 characters.")
     if not isinstance(body, str) or len(body) > 50000:
         raise CommsError("The body must be text of at most 50,000 characters.")
     if incident is not None and (not isinstance(incident, models.Model) or incident.pk is None):
@@ -286,6 +291,98 @@ def message_secret_erase(*, message_id: int | None = None) -> int:
     )
 
 
+# The context key that marks a message the outbox refused (message_refused): never sent.
+REFUSED_KEY = "refused"
+
+
+@transaction.atomic
+def message_refused(
+    *,
+    kind: str,
+    subject: str,
+    recipients: Sequence[Recipient],
+    reason: str,
+    incident: models.Model | None = None,
+    dedup_key: str | None = None,
+) -> Message:
+    """Record a message that message_send refused, so that the refusal is seen, not only logged.
+
+    The outbox shows it with its subject and one dead delivery per recipient
+    whose last error says why; it is never sent, nor re-sent. The body is not
+    kept (it may carry links that act for the recipient), only the reason. The
+    same dedup key twice gives back the first record, as message_send does.
+    """
+    reason = _truncate(reason) or "refused"
+    if dedup_key is not None:
+        dedup_key = dedup_key[:200] or None
+        existing = Message.objects.filter(dedup_key=dedup_key).first() if dedup_key else None
+        if existing is not None:
+            return existing
+    if incident is not None and (not isinstance(incident, models.Model) or incident.pk is None):
+        incident = None
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                kind=kind if kind in Message.Kind.values else Message.Kind.OTHER,
+                subject=one_line(subject if isinstance(subject, str) else "", SUBJECT_MAX_LENGTH)
+                or "(no subject)",
+                body=f"Not sent: {reason}",
+                incident=incident,
+                dedup_key=dedup_key,
+                context={REFUSED_KEY: reason},
+            )
+    except IntegrityError:
+        return Message.objects.get(dedup_key=dedup_key)
+    now = timezone.now()
+    deliveries = []
+    for recipient in recipients if isinstance(recipients, (list, tuple)) else []:
+        channel = getattr(recipient, "channel", None)
+        if not isinstance(recipient, Recipient) or not isinstance(channel, Channel) or channel.pk is None:
+            continue
+        user = recipient.user if isinstance(recipient.user, User) and recipient.user.pk else None
+        address = recipient.address or ""
+        if not address and channel.kind == Channel.Kind.EMAIL and user is not None:
+            address = user.email
+        elif not address and channel.is_webhook:
+            address = channel.url
+        deliveries.append(
+            Delivery(
+                message=message,
+                channel=channel,
+                address=str(address)[:500],
+                user=user,
+                state=Delivery.State.DEAD,
+                last_error=_truncate(f"Not sent: {reason}"),
+                idempotency_key=uuid.uuid4().hex,
+                next_attempt_at=now,
+            )
+        )
+    Delivery.objects.bulk_create(deliveries)
+    logger.warning("Outbox refused a %s message %r: %s", kind, message.subject, reason)
+    return message
+
+
+def message_send_or_record_refusal(**message) -> Message:
+    """message_send; when it refuses (CommsError), message_refused records why, then the error is raised.
+
+    For callers that send on behalf of many (a fan-out to subscribers, outgoing
+    webhooks): one recipient the outbox cannot take must not stop the others,
+    and must not vanish into a log line either.
+    """
+    try:
+        return message_send(**message)
+    except CommsError as error:
+        message_refused(
+            kind=message.get("kind", ""),
+            subject=message.get("subject", ""),
+            recipients=list(message.get("recipients") or []),
+            reason=str(error),
+            incident=message.get("incident"),
+            dedup_key=message.get("dedup_key"),
+        )
+        raise
+
+
 # A short wait for the broker when enqueuing on commit; the sweeper does the rest.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
@@ -324,6 +421,11 @@ def delivery_resend(*, delivery: Delivery, by: AbstractBaseUser | None = None) -
     """
     if Message.objects.filter(pk=delivery.message_id, body_erased_at__isnull=False).exists():
         raise CommsError(ERASED_SECRET_TEXT)
+    if Message.objects.filter(pk=delivery.message_id, context__has_key=REFUSED_KEY).exists():
+        raise CommsError(
+            "This message was refused when it was written and has nothing to send; the reason is on "
+            "the delivery. Fix the cause and do again what wrote it."
+        )
     updated = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.DEAD).update(
         state=Delivery.State.PENDING,
         attempts=0,

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from comms.models import Channel
-from comms.services import CommsError, Recipient, message_send
+from comms.services import CommsError, Recipient, message_refused, message_send
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.selectors import incidents_visible_to
 from incidents.services import IncidentError, incident_declare, timeline_add, timeline_record
@@ -356,7 +356,17 @@ def slack_stalks_post(*, now=None) -> int:
                 if not incident.is_open:
                     changes["stopped_at"] = now
                 SlackStalk.objects.filter(pk=stalk.pk).update(**changes)
-        except CommsError:
+        except CommsError as error:
+            # The channel cannot take the post (switched off, a bad URL): the stalk
+            # ends, and the outbox says why instead of a silent stop.
+            message_refused(
+                kind="other",
+                subject=f"{incident.reference} status",
+                recipients=[Recipient(channel=stalk.channel)],
+                reason=str(error),
+                incident=incident,
+                dedup_key=f"slack-stalk:{stalk.pk}:refused",
+            )
             SlackStalk.objects.filter(pk=stalk.pk).update(stopped_at=now)
             continue
         posted += 1

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from comms.models import Channel
-from comms.services import CommsError, Recipient, message_send
+from comms.services import CommsError, Recipient, message_send_or_record_refusal
 from incidents.models import Incident, TimelineEntry
 from incidents.services import IncidentError
 from integrations.models import OutgoingWebhook, WebhookEvent
@@ -119,7 +119,8 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
             if event not in subscription.events:
                 continue
             try:
-                message_send(
+                # A refusal is recorded in the outbox (a dead message with the reason).
+                message_send_or_record_refusal(
                     kind="webhook_event",
                     subject=f"{incident.reference} {label.lower()}: {incident.title}"[:300],
                     body=entry.body,
@@ -130,7 +131,7 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
                 )
             except CommsError:
                 # A subscriber's channel that cannot take messages must never
-                # stop the incident's change: log it and go on.
+                # stop the incident's change: the outbox shows it; go on.
                 logger.warning("Webhook %s skipped for entry %s", subscription.pk, entry.pk, exc_info=True)
                 continue
             sent += 1

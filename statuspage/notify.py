@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from comms.models import Channel
 from comms.selectors import email_channel
-from comms.services import Recipient, message_send
+from comms.services import Recipient, message_send, message_send_or_record_refusal
 from statuspage import api_v2, selectors
 from statuspage.models import (
     ComponentStatus,
@@ -134,7 +134,8 @@ def send_update(*, update: PublicUpdate | MaintenanceUpdate, subscriber: Subscri
     else:
         recipient = Recipient(channel=email_channel(), address=subscriber.email)
         headers = _list_headers(subscriber)
-    message_send(
+    # A subscriber the outbox refuses is recorded there (dead, with the reason), then raised.
+    message_send_or_record_refusal(
         kind="public_update",
         subject=subject[:300],
         body=_email_body(page, owner.name, url, update, subscriber),

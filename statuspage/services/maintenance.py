@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from core.text import one_line
 from statuspage import selectors
 from statuspage.models import (
     Component,
@@ -54,7 +55,7 @@ def maintenance_schedule(
     auto_complete: bool = True,
     deliver_notifications: bool = True,
 ) -> Maintenance:
-    name = (name or "").strip()
+    name = one_line(name)  # the subject of every subscriber's message
     if not name:
         raise StatuspageError("A maintenance needs a name.")
     if scheduled_for is None or scheduled_until is None:

@@ -13,6 +13,8 @@ from django.utils import timezone
 from comms import addresses
 from comms.services import CommsError
 from core.tasks import enqueue
+from incidents.models import TimelineEntry
+from incidents.services import timeline_record
 from statuspage import notify
 from statuspage.documents import load_state
 from statuspage.models import (
@@ -170,6 +172,7 @@ def update_fan_out(*, kind: str, update_id: int) -> int:
     )
     owner = next((o for o in loaded if o.public_id == owner.public_id), owner)
     written = 0
+    refused: dict[str, int] = {}
     for subscriber in subscribers:
         if not _wants(subscriber, component_ids, chosen):
             continue
@@ -177,11 +180,32 @@ def update_fan_out(*, kind: str, update_id: int) -> int:
             notify.send_update(update=update, subscriber=subscriber, state=state, owner=owner)
         except CommsError as error:
             # One bad address must not keep the others from hearing about the incident.
-            logger.warning("status page: no message for subscriber %s: %s", subscriber.public_id, error)
+            # It is not dropped quietly either: the outbox holds a dead message that
+            # says why (notify.send_update), and the room is told below.
+            refused[str(error)] = refused.get(str(error), 0) + 1
             continue
         written += 1
-    model.objects.filter(pk=update.pk, notified_at__isnull=True).update(notified_at=timezone.now())
+    # Only the run that marks the update notified tells the room (a retried task does not).
+    first = model.objects.filter(pk=update.pk, notified_at__isnull=True).update(notified_at=timezone.now())
+    if refused and first and kind == "incident":
+        _refusals_tell_the_room(update=update, sent=written, refused=refused)
     return written
+
+
+@transaction.atomic
+def _refusals_tell_the_room(*, update: PublicUpdate, sent: int, refused: dict[str, int]) -> None:
+    count = sum(refused.values())
+    reasons = "\n".join(f"- {n} × {reason}" for reason, n in sorted(refused.items(), key=lambda r: -r[1]))
+    timeline_record(
+        incident=update.public_incident.incident,
+        kind=TimelineEntry.Kind.PUBLIC_UPDATE,
+        body=(
+            f"The public update could not be sent to {count} of {count + sent} subscribers:\n\n"
+            f"{reasons}\n\nEach is a dead message in the outbox, with the reason."
+        ),
+        author=None,
+        data={"public_update": update.public_id, "not_sent": count, "sent": sent},
+    )
 
 
 def fan_outs_resend_lost() -> int:

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from core.text import one_line
 from incidents.models import Incident, TimelineEntry
 from incidents.services import timeline_record
 from statuspage import permissions
@@ -114,7 +115,8 @@ def statuspage_check_update(
             "This is a security incident: nothing about it is public. To publish this update anyway, "
             "confirm that you mean to."
         )
-    title = (title or "").strip()
+    # One line: the title is the subject of every subscriber's message.
+    title = one_line(title)
     body = (body or "").strip()
     if not title:
         raise StatuspageError("A public update needs a public title.")
