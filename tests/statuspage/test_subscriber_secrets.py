@@ -50,6 +50,11 @@ def test_the_confirmation_link_reaches_the_subscriber_and_no_outbox_reader(
     assert subscriber.token not in shown
     assert f"Confirm the subscription: {SECRET_PLACEHOLDER}" in shown
     assert "ann@example.com" in shown
+    for url in (
+        reverse("admin:statuspage_subscriber_changelist"),
+        reverse("admin:statuspage_subscriber_change", args=[subscriber.pk]),
+    ):
+        assert subscriber.token not in client.get(url).content.decode()
 
     # The link works for the subscriber.
     client.logout()
