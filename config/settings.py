@@ -131,14 +131,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery --------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
+# Redis down or frozen must cost a request a fraction of a second, not minutes:
+# every Redis call on a request path has these timeouts (connect and read), and
+# after a failure the process leaves Redis alone for REDIS_DOWN_RETRY_SECONDS
+# (config/cache.py for the cache, core/tasks.py for the broker).
+REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 500, minimum=50)
+BROKER_TIMEOUT_MS = env_int("BROKER_TIMEOUT_MS", 2000, minimum=1100)
+REDIS_DOWN_RETRY_SECONDS = env_int("REDIS_DOWN_RETRY_SECONDS", 5, minimum=1)
 
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "coolhead" + env_str("TEST_DB_SUFFIX", "") + ("-test" if TESTING else ""),
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_MS / 1000,
+                "socket_timeout": REDIS_TIMEOUT_MS / 1000,
+                "DOWN_RETRY_SECONDS": REDIS_DOWN_RETRY_SECONDS,
+                # allauth's rate limits count in this process while Redis is down,
+                # rather than turning every sign-in into a 500.
+                "LOCAL_WHEN_DOWN_KEY_PREFIXES": ["allauth:"],
+            },
         }
     }
 elif TESTING:
@@ -158,6 +172,10 @@ if REDIS_URL:
         # Longer than any countdown or ETA we schedule, so that an unacknowledged
         # task is not redelivered while it is merely waiting for its time.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600, minimum=60),
+        # Without these a publish to a frozen Redis waits forever. Longer than
+        # the 1 s server-side BRPOP timeout that a consumer waits for.
+        "socket_connect_timeout": BROKER_TIMEOUT_MS / 1000,
+        "socket_timeout": BROKER_TIMEOUT_MS / 1000,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -181,10 +199,22 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One quick retry when a publish fails; then the caller logs it and the outbox
+# sweeper or the status page tick sends later (core/tasks.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 
 # Sessions are read from the cache first, so that the live room's poll does not
 # cost a session query, and from the database when the cache is down.
 SESSION_ENGINE = "config.sessions"
+# A cached session is trusted this long after the database last confirmed it;
+# then one query checks that it still exists (it may have been signed out while
+# Redis was down, config/sessions.py).
+SESSION_CACHE_VERIFY_SECONDS = env_int("SESSION_CACHE_VERIFY_SECONDS", 60, minimum=1)
 
 # --- Auth (django-allauth: e-mail and password, no open sign-up) ---------------
 AUTHENTICATION_BACKENDS = [
@@ -205,6 +235,9 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 ACCOUNTS_SIGN_IN_FAILURE_LIMIT = env_int("ACCOUNTS_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
 ACCOUNTS_SIGN_IN_LOCK_SECONDS = env_int("ACCOUNTS_SIGN_IN_LOCK_SECONDS", 15 * 60, minimum=1)
+# The client address those limits count: behind N proxies that each append to
+# X-Forwarded-For, the N-th from the right; 0 trusts only the connection's peer.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -377,6 +410,7 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "statuspage.models.ComponentStatus",
         "PublicIncidentStatusEnum": "statuspage.models.IncidentStatus",
         "PublishableStatusEnum": "statuspage.models.PUBLISHABLE_STATUSES",
+        "DecisionKindEnum": "incidents.models.Decision.Kind",
     },
 }
 # Alert ingestion (Alertmanager, PagerDuty Events v2) and Slack: the largest body accepted.

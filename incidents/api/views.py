@@ -17,6 +17,7 @@ from incidents.api import serializers as s
 from incidents.models import Incident, TimelineEntry
 from incidents.selectors import IncidentFilters, incident_list, incidents_visible_to
 from incidents.services import IncidentError
+from incidents.services.lifecycle import ChangesInPlace
 
 
 def visible_incident(request, pk: int) -> Incident:
@@ -32,7 +33,7 @@ def with_roles(incidents: list[Incident]) -> list[Incident]:
     return incidents
 
 
-def _incident_answer(request, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+def incident_answer(request, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
     incident = Incident.objects.select_related("declared_by").get(pk=incident.pk)
     with_roles([incident])
     return Response(s.IncidentSerializer(incident, context={"request": request}).data, status=code)
@@ -89,7 +90,7 @@ class IncidentListView(generics.GenericAPIView):
             incident = services.incident_declare(declared_by=request.user, **data)
         except IncidentError as error:
             return error_response(400, str(error), "invalid")
-        return _incident_answer(request, incident, status.HTTP_201_CREATED)
+        return incident_answer(request, incident, status.HTTP_201_CREATED)
 
 
 class IncidentDetailView(APIView):
@@ -98,7 +99,7 @@ class IncidentDetailView(APIView):
         responses={200: s.IncidentSerializer, **error_responses(404)},
     )
     def get(self, request, pk: int):
-        return _incident_answer(request, visible_incident(request, pk))
+        return incident_answer(request, visible_incident(request, pk))
 
     @extend_schema(
         summary="Edit the title or summary",
@@ -117,22 +118,29 @@ class IncidentDetailView(APIView):
             )
         except IncidentError as error:
             return error_response(400, str(error), "invalid")
-        return _incident_answer(request, incident)
+        return incident_answer(request, incident)
 
 
 class IncidentStatusView(APIView):
     @extend_schema(
         summary="Change the status",
         description="409 with `detail` when the rules forbid the transition (e.g. a closed incident, "
-        "or a major incident resolved without a verification step).",
+        "or a major incident resolved without a verification step). Resolving a major incident with "
+        "changes still in place is a 409 with code `changes_in_place` and the changes in "
+        "`errors.settle_changes`: send `settle_changes` {id: keep|restore} for each.",
         request=s.StatusChangeSerializer,
         responses={200: s.IncidentSerializer, **error_responses(400, 404, 409)},
     )
     def post(self, request, pk: int):
         incident = visible_incident(request, pk)
         data = validated(s.StatusChangeSerializer, request)
-        services.incident_change_status(incident=incident, by=request.user, **data)
-        return _incident_answer(request, incident)
+        try:
+            services.incident_change_status(incident=incident, by=request.user, **data)
+        except ChangesInPlace as asked:
+            # Resolving a major incident: say which changes need a keep or a restore.
+            pending = [f"{c.pk}: {c.what} ({c.where})" for c in asked.changes]
+            return error_response(409, str(asked), "changes_in_place", {"settle_changes": pending})
+        return incident_answer(request, incident)
 
 
 class IncidentSeverityView(APIView):
@@ -145,7 +153,7 @@ class IncidentSeverityView(APIView):
         incident = visible_incident(request, pk)
         data = validated(s.SeverityChangeSerializer, request)
         services.incident_change_severity(incident=incident, by=request.user, **data)
-        return _incident_answer(request, incident)
+        return incident_answer(request, incident)
 
 
 class IncidentReopenView(APIView):
@@ -158,7 +166,7 @@ class IncidentReopenView(APIView):
         incident = visible_incident(request, pk)
         data = validated(s.ReopenSerializer, request)
         services.incident_reopen(incident=incident, by=request.user, reason=data["reason"])
-        return _incident_answer(request, incident)
+        return incident_answer(request, incident)
 
 
 # --- Timeline -------------------------------------------------------------------------------------
