@@ -28,8 +28,9 @@ def limit(settings):
     return 5
 
 
-def sign_in(client, email, password, address, url="/accounts/login/", **extra):
-    return client.post(url, {"login": email, "password": password, **extra}, REMOTE_ADDR=address)
+def sign_in(client, email, password, address, url="/accounts/login/", forwarded_for=None, **extra):
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
+    return client.post(url, {"login": email, "password": password, **extra}, REMOTE_ADDR=address, **headers)
 
 
 def signed_in_as(client):
@@ -75,6 +76,16 @@ def test_an_ipv6_client_is_counted_by_its_64_prefix(client, commander, limit):
         sign_in(client, "ic@example.com", "wrong", f"2001:db8:1:2::{n + 1:x}")
     assert LOCKED in text_of(sign_in(client, "ic@example.com", PASSWORD, "2001:db8:1:2::ffff"))
     assert sign_in(client, "ic@example.com", PASSWORD, "2001:db8:1:3::1").status_code == 302
+
+
+def test_behind_a_proxy_the_forwarded_client_address_counts(client, commander, limit, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.2"
+    for _ in range(limit):
+        sign_in(client, "ic@example.com", "wrong", proxy, forwarded_for=ATTACKER)
+    assert LOCKED in text_of(sign_in(client, "ic@example.com", PASSWORD, proxy, forwarded_for=ATTACKER))
+    response = sign_in(client, "ic@example.com", PASSWORD, proxy, forwarded_for=COMMANDER_LAPTOP)
+    assert response.status_code == 302
 
 
 def test_only_failures_count(client, commander, limit):
