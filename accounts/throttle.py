@@ -73,8 +73,8 @@ def sign_in_attempt_start(*, login: str, address: str) -> SignInAttempt | None:
     try:
         slot = _take_slot(cache, slots)
         store: BaseCache = cache
-    except Exception:  # any cache backend's error: fail open to the per-process limit
-        logger.warning("Sign-in throttle: the cache failed, counting in this process only", exc_info=True)
+    except Exception as error:  # any cache backend's error: fail open to the per-process limit
+        logger.warning("Sign-in throttle: the cache failed (%r), counting in this process only", error)
         slot = _take_slot(_process_slots, slots)
         store = _process_slots
     return SignInAttempt(slot=slot, store=store) if slot is not None else None
@@ -84,5 +84,5 @@ def sign_in_attempt_succeeded(attempt: SignInAttempt) -> None:
     """The password was right: this attempt was no failure."""
     try:
         attempt.store.delete(attempt.slot)
-    except Exception:  # the slot then expires on its own; the person is signed in regardless
-        logger.warning("Sign-in throttle: could not release a slot", exc_info=True)
+    except Exception as error:  # the slot then expires on its own; the person is signed in regardless
+        logger.warning("Sign-in throttle: could not release a slot (%r)", error)
