@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident, Severity, TimelineEntry
+from incidents.services import tools
 from roles.demo import load_people_demo
 from roles.models import IncidentRole, Service
 from roles.services import role_assign
@@ -99,17 +100,56 @@ def load_demo() -> None:
     for email, _first, _last, role in DEMO_PEOPLE:
         if role is not None:
             role_assign(incident=fire, role=role, user=people[email], by=ic)
-    script = [
-        (sme, Kind.FINDING, "p95 latency on `payments-eu` went from 300 ms to 12 s at 09:41.", 44),
-        (sme, Kind.HYPOTHESIS, "It must be the new connection pool settings in release 2026.11.23-2.", 40),
-        (people["scribe@example.com"], Kind.NOTE, "Database not affected, just checked the logs.", 37),
-        (ic, Kind.DECISION, "**Rollback** release 2026.11.23-2: recent change, low risk to revert.", 33),
-        (
-            sme,
-            Kind.CHANGE,
-            "Set `PAYMENTS_POOL_SIZE` back from 5 to 50 (old value saved in the change log).",
-            30,
-        ),
+    tools.incident_set_contacts(
+        incident=fire,
+        by=ic,
+        bridge_url="https://meet.example.com/inc-checkout-eu",
+        chat_channel="#inc-checkout-eu",
+        dashboards="Payments EU https://grafana.example.com/d/payments-eu",
+        runbooks="Checkout https://wiki.example.com/runbooks/checkout",
+    )
+    finding = services.timeline_add(
+        incident=fire,
+        kind=Kind.FINDING,
+        body="p95 latency on `payments-eu` went from 300 ms to 12 s at 09:41.",
+        author=sme,
+        occurred_at=now - timedelta(minutes=44),
+        backdate_reason="Recorded from the call notes",
+    )
+    pool = tools.hypothesis_raise(
+        incident=fire, by=sme, statement="The new connection pool settings in release 2026.11.23-2"
+    )
+    database = tools.hypothesis_raise(incident=fire, by=sme, statement="The EU database is overloaded")
+    tools.hypothesis_decide(
+        hypothesis=database,
+        by=people["scribe@example.com"],
+        state="ruled_out",
+        evidence="Database not affected, just checked the logs.",
+    )
+    tools.hypothesis_decide(hypothesis=pool, by=sme, state="confirmed", evidence_entry=finding)
+    rollback = tools.decision_record(
+        incident=fire,
+        by=ic,
+        kind="rollback",
+        summary="Roll back release 2026.11.23-2",
+        reason="A recent change with low risk to revert; restores service before we know the root cause.",
+        rollback_to="2026.11.23-1",
+        hypothesis=pool,
+    )
+    tools.change_record(
+        incident=fire,
+        by=sme,
+        what="PAYMENTS_POOL_SIZE",
+        where="payments-eu environment",
+        old_value="5",
+        new_value="50",
+        how_to_restore="Set PAYMENTS_POOL_SIZE=5 and redeploy payments-eu",
+        hypothesis=pool,
+        decision=rollback,
+        occurred_at=now - timedelta(minutes=30),
+        backdate_reason="Recorded from the call notes",
+    )
+    for author, kind, body, minutes_ago in [
         (
             people["customer@example.com"],
             Kind.ACTION,
@@ -117,8 +157,7 @@ def load_demo() -> None:
             28,
         ),
         (people["scribe@example.com"], Kind.TODO, "Add an alert on pool saturation for payments-eu.", 20),
-    ]
-    for author, kind, body, minutes_ago in script:
+    ]:
         services.timeline_add(
             incident=fire,
             kind=kind,
@@ -127,6 +166,10 @@ def load_demo() -> None:
             occurred_at=now - timedelta(minutes=minutes_ago),
             backdate_reason="Recorded from the call notes",
         )
+    # The tools recorded just now stand for what happened on the call, 35 to 40 minutes ago.
+    fire.timeline.filter(kind__in=[Kind.HYPOTHESIS, Kind.DECISION]).update(
+        occurred_at=now - timedelta(minutes=37)
+    )
     services.incident_change_status(
         incident=fire, status=Incident.Status.IDENTIFIED, by=ic, note="Rollback in progress."
     )

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from incidents.models import SEVERITY_DESCRIPTIONS, Incident, Severity, TimelineEntry
+from incidents.models import SEVERITY_DESCRIPTIONS, Decision, Incident, Severity, TimelineEntry, Verification
 from incidents.selectors import IncidentFilters
 
 SEVERITY_CHOICES = [(value, f"{label} — {SEVERITY_DESCRIPTIONS[value]}") for value, label in Severity.choices]
@@ -63,6 +63,9 @@ class DeployFreezeForm(forms.Form):
     freeze = forms.BooleanField(required=False)
 
 
+# The kinds the room's entry form offers. Hypotheses, decisions, changes and
+# verification have their own tools there (with states and old values); the form
+# and the API's timeline still take them as plain text from older clients.
 ENTRY_FORM_KINDS = [
     (kind.value, kind.label)
     for kind in (
@@ -70,16 +73,14 @@ ENTRY_FORM_KINDS = [
         TimelineEntry.Kind.FINDING,
         TimelineEntry.Kind.ACTION,
         TimelineEntry.Kind.TODO,
-        TimelineEntry.Kind.HYPOTHESIS,
-        TimelineEntry.Kind.DECISION,
-        TimelineEntry.Kind.CHANGE,
-        TimelineEntry.Kind.VERIFICATION,
     )
 ]
 
 
 class EntryForm(forms.Form):
-    kind = forms.ChoiceField(choices=ENTRY_FORM_KINDS, initial=TimelineEntry.Kind.NOTE)
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in TimelineEntry.WRITABLE_KINDS], initial=TimelineEntry.Kind.NOTE
+    )
     body = forms.CharField(
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What happened? Markdown works."}),
@@ -127,3 +128,123 @@ class IncidentFilterForm(forms.Form):
             declared_from=data.get("declared_from"),
             declared_to=data.get("declared_to"),
         )
+
+
+# --- The response tools in the room ---------------------------------------------------------------
+
+
+class HypothesisForm(forms.Form):
+    statement = forms.CharField(max_length=500, label="What do you suspect?")
+
+
+class HypothesisDecideForm(forms.Form):
+    state = forms.ChoiceField(choices=[("confirmed", "Confirmed"), ("ruled_out", "Ruled out")])
+    evidence = forms.CharField(required=False, max_length=5000, label="What decided it")
+    evidence_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Evidence link"
+    )
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(choices=Decision.Kind.choices)
+    summary = forms.CharField(max_length=300, label="What we will do")
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label="Why")
+    rollback_to = forms.CharField(required=False, max_length=300, label="Rolling back to")
+    hypothesis = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Acting on")
+
+    def __init__(self, *args, hypotheses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hypothesis"].choices = [("", "No hypothesis")] + [
+            (h.pk, h.statement) for h in hypotheses
+        ]
+
+
+class DecisionCloseForm(forms.Form):
+    state = forms.ChoiceField(choices=[("done", "Done"), ("abandoned", "Abandoned")])
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class ChangeForm(forms.Form):
+    what = forms.CharField(max_length=300, label="What changed")
+    where = forms.CharField(max_length=200, label="Where (service, system or config key)")
+    old_value = forms.CharField(required=False, max_length=5000, label="Old value")
+    new_value = forms.CharField(required=False, max_length=5000, label="New value")
+    how_to_restore = forms.CharField(required=False, max_length=2000, label="How to restore")
+    is_sensitive = forms.BooleanField(required=False, label="Sensitive values (shown masked to others)")
+    hypothesis = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Acting on")
+    occurred_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="It happened at"
+    )
+    backdate_reason = forms.CharField(required=False, max_length=300, label="Why back-dated")
+
+    def __init__(self, *args, hypotheses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hypothesis"].choices = [("", "No hypothesis")] + [
+            (h.pk, h.statement) for h in hypotheses
+        ]
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class VerificationForm(forms.Form):
+    checked = forms.CharField(max_length=5000, label="What was checked, and how")
+    result = forms.ChoiceField(choices=Verification.Result.choices, initial=Verification.Result.PASSED)
+
+
+class RollbackAnswerForm(forms.Form):
+    answer = forms.CharField(
+        max_length=2000,
+        label="Would a rollback fix this, without causing other problems?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ContactsForm(forms.Form):
+    bridge_url = forms.CharField(required=False, max_length=500, label="Call bridge")
+    chat_channel = forms.CharField(required=False, max_length=200, label="Chat channel")
+    dashboards = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Dashboards (one link a line)",
+    )
+    runbooks = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Runbooks (one link a line)",
+    )
+
+
+class DetailsForm(forms.Form):
+    """What was declared; services and components come from their apps through the incident's relations."""
+
+    title = forms.CharField(max_length=200)
+    summary = forms.CharField(required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 3}))
+    services = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    components = forms.ModelMultipleChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The related models belong to roles and statuspage, above this app: reached through
+        # the relations, not imported.
+        self.fields["services"].queryset = Incident.services.rel.model.objects.order_by("name")
+        self.fields["components"].queryset = Incident.components.rel.related_model.objects.filter(
+            is_group=False
+        ).order_by("name")
+
+
+def settle_choices(data) -> dict[int, str]:
+    """Resolving a major incident with changes in place: `settle_<change id>` = keep | restore.
+
+    Anything else is ignored; the service refuses while a change in place has no answer.
+    """
+    choices = {}
+    for key, value in data.items():
+        number = key.removeprefix("settle_")
+        if key.startswith("settle_") and number.isascii() and number.isdigit() and len(number) < 19:
+            if value in ("keep", "restore"):
+                choices[int(number)] = value
+    return choices

@@ -67,6 +67,14 @@ class ContactLinks(models.Model):
     def has_contacts(self) -> bool:
         return any(getattr(self, name) for name in self.CONTACT_FIELDS)
 
+    @property
+    def dashboard_links(self) -> list[tuple[str, str]]:
+        return self.link_list("dashboards")
+
+    @property
+    def runbook_links(self) -> list[tuple[str, str]]:
+        return self.link_list("runbooks")
+
     def link_list(self, name: str) -> list[tuple[str, str]]:
         """(label, url) per line of dashboards or runbooks."""
         out = []

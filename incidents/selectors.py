@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, When
 from django.http import Http404
 
 from incidents import hooks
-from incidents.models import Incident, Participation, TimelineEntry
+from incidents.models import Change, Decision, Hypothesis, Incident, Participation, TimelineEntry
 from incidents.permissions import is_admin
 from incidents.services import room_revision_key
 
@@ -192,3 +192,80 @@ def timeline_changes_since(
     new = [entry for entry in changed if entry.revision_created > revision]
     edited = [entry for entry in changed if entry.revision_created <= revision]
     return new, edited
+
+
+# --- The response tools in the room ------------------------------------------------------------------
+
+# Each list in the room shows at most this many rows; the API lists them all.
+TOOLS_LIST_LIMIT = 50
+
+
+@dataclass
+class ResponseTools:
+    """What the room's response-tool panels show, read in a fixed number of queries."""
+
+    hypotheses: list  # open first, then the decided ones, newest decision first
+    open_hypotheses: int
+    decisions: list  # active first
+    changes_in_place: list
+    changes_in_place_count: int
+    verifications: list  # since the last reopen
+    more_hypotheses: int = 0
+    more_decisions: int = 0
+
+
+def response_tools(incident: Incident) -> ResponseTools:
+    """Hypotheses, decisions, changes still in place and verification steps: four queries
+    (and a count when a list is cut at TOOLS_LIST_LIMIT)."""
+    hypotheses = list(
+        incident.hypotheses.select_related("raised_by", "decided_by").order_by(
+            Case(When(state=Hypothesis.State.OPEN, then=0), default=1), "-decided_at", "raised_at", "pk"
+        )[:TOOLS_LIST_LIMIT]
+    )
+    more_hypotheses = 0
+    if len(hypotheses) == TOOLS_LIST_LIMIT:
+        more_hypotheses = incident.hypotheses.count() - TOOLS_LIST_LIMIT
+    decisions = list(
+        incident.decisions.select_related("decided_by", "hypothesis").order_by(
+            Case(When(state=Decision.State.ACTIVE, then=0), default=1), "-decided_at", "-pk"
+        )[:TOOLS_LIST_LIMIT]
+    )
+    more_decisions = 0
+    if len(decisions) == TOOLS_LIST_LIMIT:
+        more_decisions = incident.decisions.count() - TOOLS_LIST_LIMIT
+    in_place = incident.changes.filter(state=Change.State.IN_PLACE, restores__isnull=True)
+    changes = list(in_place.select_related("recorded_by").order_by("occurred_at", "pk")[:TOOLS_LIST_LIMIT])
+    verifications = incident.verifications.select_related("checked_by")
+    verifications = verifications.exclude(entry__struck_at__isnull=False)
+    if incident.reopened_at is not None:
+        verifications = verifications.filter(checked_at__gte=incident.reopened_at)
+    return ResponseTools(
+        hypotheses=hypotheses,
+        open_hypotheses=sum(1 for h in hypotheses if h.is_open),
+        decisions=decisions,
+        changes_in_place=changes,
+        changes_in_place_count=len(changes) if len(changes) < TOOLS_LIST_LIMIT else in_place.count(),
+        verifications=list(verifications.order_by("-checked_at", "-pk")[:TOOLS_LIST_LIMIT]),
+        more_hypotheses=more_hypotheses,
+        more_decisions=more_decisions,
+    )
+
+
+def details_choices(incident: Incident) -> dict:
+    """The services and components the header's edit form offers, and those the incident has.
+
+    They belong to roles and statuspage, above this app: reached through the
+    incident's relations, not imported. Four queries.
+    """
+    related = Incident._meta.get_field
+    return {
+        "services": list(related("services").related_model.objects.only("pk", "name").order_by("name")),
+        "components": list(
+            related("components")
+            .related_model.objects.filter(is_group=False)
+            .only("pk", "name")
+            .order_by("name")
+        ),
+        "chosen_services": set(incident.services.values_list("pk", flat=True)),
+        "chosen_components": set(incident.components.values_list("pk", flat=True)),
+    }

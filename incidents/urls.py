@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import views
+from incidents import tool_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,4 +19,28 @@ urlpatterns = [
         views.entry_strike,
         name="entry_strike",
     ),
+    # The response tools and the header's forms (incidents/tool_views.py).
+    path("incidents/<int:number>/hypotheses/", tool_views.hypothesis_raise, name="hypothesis_raise"),
+    path(
+        "incidents/<int:number>/hypotheses/<int:hypothesis_id>/decide/",
+        tool_views.hypothesis_decide,
+        name="hypothesis_decide",
+    ),
+    path("incidents/<int:number>/decisions/", tool_views.decision_record, name="decision_record"),
+    path(
+        "incidents/<int:number>/decisions/<int:decision_id>/close/",
+        tool_views.decision_close,
+        name="decision_close",
+    ),
+    path("incidents/<int:number>/changes/", tool_views.change_record, name="change_record"),
+    path(
+        "incidents/<int:number>/changes/<int:change_id>/restore/",
+        tool_views.change_restore,
+        name="change_restore",
+    ),
+    path("incidents/<int:number>/changes/<int:change_id>/keep/", tool_views.change_keep, name="change_keep"),
+    path("incidents/<int:number>/verifications/", tool_views.verification_record, name="verification_record"),
+    path("incidents/<int:number>/rollback/", tool_views.rollback_answer, name="rollback_answer"),
+    path("incidents/<int:number>/contacts/", tool_views.contacts_edit, name="contacts_edit"),
+    path("incidents/<int:number>/details/", tool_views.details_edit, name="details_edit"),
 ]

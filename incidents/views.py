@@ -9,8 +9,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from incidents import forms, hooks, selectors, services
-from incidents.models import Incident, TimelineEntry
+from incidents.models import Decision, Incident, TimelineEntry
 from incidents.services import IncidentError
+from incidents.services.lifecycle import ChangesInPlace
+from incidents.services.tools import change_values_visible_to
 
 # A room that fell further behind than this reloads instead of patching itself.
 MAX_DELTA_ENTRIES = 100
@@ -49,7 +51,7 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/declare.html", {"form": form}, status=status)
 
 
-def _room_context(request: HttpRequest, incident: Incident, *, whole_page: bool = True, **extra) -> dict:
+def room_context(request: HttpRequest, incident: Incident, *, whole_page: bool = True, **extra) -> dict:
     """What the room's templates need; the first timeline page only for the whole page."""
     context = {
         "incident": incident,
@@ -57,6 +59,7 @@ def _room_context(request: HttpRequest, incident: Incident, *, whole_page: bool 
         "next_statuses": [s for s in Incident.Status if s in services.TRANSITIONS[incident.status]],
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),
+        "entry_kinds": forms.ENTRY_FORM_KINDS,
         "status_form": forms.StatusForm(),
         "severity_form": forms.SeverityForm(initial={"severity": incident.severity}),
         "reopen_form": forms.ReopenForm(),
@@ -65,8 +68,41 @@ def _room_context(request: HttpRequest, incident: Incident, *, whole_page: bool 
         context["entries"], context["older"] = selectors.timeline_page(
             incident=incident, before=None, size=settings.TIMELINE_PAGE_SIZE
         )
+    if whole_page or extra.get("tools_changed"):
+        context.update(tools_context(request, incident))
     context.update(extra)
     return context
+
+
+def partial_template(partial: str) -> str:
+    """Where a part of the room is defined: the response tools have their own file."""
+    if partial == "tools":
+        return "incidents/_tools.html#tools"
+    return f"incidents/incident_room.html#{partial}"
+
+
+# The entries that change what the response-tool panels show.
+TOOL_KINDS = (
+    TimelineEntry.Kind.HYPOTHESIS,
+    TimelineEntry.Kind.DECISION,
+    TimelineEntry.Kind.CHANGE,
+    TimelineEntry.Kind.VERIFICATION,
+    TimelineEntry.Kind.STATUS,
+)
+
+
+# The entries that change what the header shows (status, severity, milestones,
+# the rollback question, where to join, what was declared, the freeze).
+HEADER_KINDS = (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.SEVERITY, TimelineEntry.Kind.PAGE)
+HEADER_DATA = frozenset({"freeze", "rollback_answer", "contacts", "details"})
+
+
+def tools_context(request: HttpRequest, incident: Incident) -> dict:
+    """The response-tool panels: their lists, with sensitive values shown only to whom they may be."""
+    tools = selectors.response_tools(incident)
+    for change in tools.changes_in_place:
+        change.values_visible = change_values_visible_to(change, request.user)
+    return {"tools": tools, "decision_kinds": Decision.Kind.choices}
 
 
 @login_required
@@ -84,7 +120,7 @@ def incident_room(request: HttpRequest, number: int) -> HttpResponse:
             "incidents/incident_room.html#timeline-page",
             {"incident": incident, "entries": entries, "older": older},
         )
-    return render(request, "incidents/incident_room.html", _room_context(request, incident))
+    return render(request, "incidents/incident_room.html", room_context(request, incident))
 
 
 @never_cache
@@ -112,10 +148,10 @@ def incident_poll(request: HttpRequest, number: int) -> HttpResponse:
     if revision <= seen:
         return HttpResponse(status=204)
     incident = selectors.incident_get(user=request.user, number=number)
-    return _room_delta(request, incident, seen)
+    return room_delta(request, incident, seen)
 
 
-def _room_delta(
+def room_delta(
     request: HttpRequest,
     incident: Incident,
     seen: int,
@@ -141,7 +177,13 @@ def _room_delta(
     )
     # Likewise the roles panel, which holds the paging and assignment forms.
     roles_changed = any(entry.kind in (TimelineEntry.Kind.ROLE, TimelineEntry.Kind.PAGE) for entry in new)
-    context = _room_context(
+    # And the response tools, whose add forms may be half typed too.
+    tools_changed = main_partial != "tools" and any(entry.kind in TOOL_KINDS for entry in new)
+    # And the forms under the header (the rollback question, what was declared, where to join).
+    header_changed = main_partial != "header-forms" and any(
+        entry.kind in HEADER_KINDS or not HEADER_DATA.isdisjoint(entry.data) for entry in new
+    )
+    context = room_context(
         request,
         incident,
         whole_page=False,
@@ -149,6 +191,8 @@ def _room_delta(
         edited_entries=edited,
         controls_changed=controls_changed,
         roles_changed=roles_changed,
+        tools_changed=tools_changed,
+        header_changed=header_changed,
         oob=True,
     )
     delta = render(request, "incidents/incident_room.html#delta", context).content.decode()
@@ -162,7 +206,7 @@ def _seen_revision(request: HttpRequest) -> int | None:
         return None
 
 
-def _room_answer(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
+def room_answer(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
     """After a change: the control that was used, reset, plus everything that changed."""
     incident.refresh_from_db()
     seen = _seen_revision(request)
@@ -170,16 +214,16 @@ def _room_answer(request: HttpRequest, incident: Incident, partial: str, **conte
         return redirect(incident)
     main = render(
         request,
-        f"incidents/incident_room.html#{partial}",
-        _room_context(request, incident, whole_page=False, **context),
+        partial_template(partial),
+        room_context(request, incident, whole_page=False, **context),
     ).content.decode()
     entry = context.get("entry")
-    return _room_delta(
+    return room_delta(
         request, incident, seen, main=main, main_partial=partial, main_entry_id=entry and entry.pk
     )
 
 
-def _errors(form: Form) -> list[str]:
+def form_errors(form: Form) -> list[str]:
     """Every message of a refused control form, shown above the controls.
 
     The controls on screen may no longer be the ones that were used (another
@@ -194,10 +238,10 @@ def _errors(form: Form) -> list[str]:
     ]
 
 
-def _room_refusal(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
+def room_refusal(request: HttpRequest, incident: Incident, partial: str, **context) -> HttpResponse:
     """A change that was refused: the control again, with the reason, and nothing written."""
-    template = f"incidents/incident_room.html#{partial}" if request.htmx else "incidents/incident_room.html"
-    context = _room_context(request, incident, whole_page=not request.htmx, **context)
+    template = partial_template(partial) if request.htmx else "incidents/incident_room.html"
+    context = room_context(request, incident, whole_page=not request.htmx, **context)
     return render(request, template, context, status=422)
 
 
@@ -214,18 +258,41 @@ def _control(request: HttpRequest, number: int, form_class: type[Form], change) 
         except IncidentError as error:
             form.add_error(None, str(error))
         else:
-            return _room_answer(request, incident, "controls")
-    return _room_refusal(request, incident, "controls", control_errors=_errors(form))
+            return room_answer(request, incident, "controls")
+    return room_refusal(request, incident, "controls", control_errors=form_errors(form))
 
 
 @login_required
 @require_POST
 def incident_change_status(request: HttpRequest, number: int) -> HttpResponse:
-    return _control(
+    """A status change; resolving a major incident with changes in place asks keep or restore for each."""
+    incident = selectors.incident_get(user=request.user, number=number)
+    form = forms.StatusForm(request.POST)
+    pending = []
+    if form.is_valid():
+        try:
+            services.incident_change_status(
+                incident=incident,
+                by=request.user,
+                settle_changes=forms.settle_choices(request.POST),
+                **form.cleaned_data,
+            )
+        except ChangesInPlace as asked:
+            pending = asked.changes
+            for change in pending:
+                change.values_visible = change_values_visible_to(change, request.user)
+            form.add_error(None, "These changes are still in place: keep or restore each one, then resolve.")
+        except IncidentError as error:
+            form.add_error(None, str(error))
+        else:
+            return room_answer(request, incident, "controls")
+    return room_refusal(
         request,
-        number,
-        forms.StatusForm,
-        lambda incident, data: services.incident_change_status(incident=incident, by=request.user, **data),
+        incident,
+        "controls",
+        control_errors=form_errors(form),
+        settle_changes=pending,
+        status_form=form,
     )
 
 
@@ -275,8 +342,8 @@ def entry_add(request: HttpRequest, number: int) -> HttpResponse:
         except IncidentError as error:
             form.add_error(None, str(error))
         else:
-            return _room_answer(request, incident, "entry-form")
-    return _room_refusal(request, incident, "entry-form", entry_form=form)
+            return room_answer(request, incident, "entry-form")
+    return room_refusal(request, incident, "entry-form", entry_form=form)
 
 
 def _entry(incident: Incident, entry_id: int) -> TimelineEntry:
@@ -323,13 +390,13 @@ def _entry_answer(
     request: HttpRequest, incident: Incident, entry: TimelineEntry, error: str | None
 ) -> HttpResponse:
     if error is None:
-        return _room_answer(request, incident, "entry", entry=_entry(incident, entry.pk))
+        return room_answer(request, incident, "entry", entry=_entry(incident, entry.pk))
     entry.refresh_from_db()
     if not request.htmx:
         return render(
             request,
             "incidents/incident_room.html",
-            _room_context(request, incident, entry_error=(entry.pk, error)),
+            room_context(request, incident, entry_error=(entry.pk, error)),
             status=422,
         )
     return render(

@@ -5,7 +5,9 @@ does not grow, then asserts a tight ceiling. Measured on SQLite and PostgreSQL
 (sessions come from the cache, so a request's first query is the user):
 room 8, older page 3, dashboard 6, list 3, quiet poll 1, poll with news 5. The
 room, the dashboard and the poll with news have two queries of headroom for the
-panels other apps put there; the list and the quiet poll have none.
+panels other apps put there; the list and the quiet poll have none. The room's
+response tools (hypotheses, decisions, changes in place, verification) add four,
+to the page and to a poll that brings news of them.
 """
 
 import re
@@ -20,12 +22,13 @@ from incidents.selectors import TimelineCursor
 from roles.services import role_assign
 from tests.factories import IncidentFactory, UserFactory, bulk_entries
 
-ROOM_MAX = 10
+ROOM_MAX = 14
 OLDER_PAGE_MAX = 3
 DASHBOARD_MAX = 8
 LIST_MAX = 3
 QUIET_POLL_MAX = 1
 POLL_WITH_NEWS_MAX = 7
+POLL_WITH_TOOL_NEWS_MAX = POLL_WITH_NEWS_MAX + 4
 
 
 def _count(client, url, **params) -> tuple[int, object]:
@@ -163,3 +166,47 @@ def test_a_poll_with_news_is_bounded(rclient, people, django_assert_max_num_quer
         response = rclient.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen})
     assert response.status_code == 200
     assert len(re.findall(r'<article id="entry-', response.content.decode())) == 10
+
+
+def test_the_room_with_5000_entries_500_changes_and_200_hypotheses(
+    rclient, people, django_assert_max_num_queries
+):
+    from incidents.models import Change, Hypothesis
+
+    small = _staffed_incident(people, severity=1)
+    _lively(small, people, 3)
+    Change.objects.create(incident=small, what="pool", where="db", new_value="80")
+    Hypothesis.objects.create(incident=small, statement="DNS")
+    big = _staffed_incident(people, severity=1)
+    bulk_entries(big, people[3], 5000)
+    Change.objects.bulk_create(
+        Change(incident=big, what=f"flag {i}", where="LD", old_value="on", new_value="off")
+        for i in range(500)
+    )
+    Hypothesis.objects.bulk_create(
+        Hypothesis(incident=big, statement=f"suspect {i}", state="open" if i % 2 else "ruled_out")
+        for i in range(200)
+    )
+    small_count, _ = _count(rclient, small.get_absolute_url())
+    big_count, response = _count(rclient, big.get_absolute_url())
+    assert big_count <= small_count + 2  # at most the two counts of lists cut at their limit
+    with django_assert_max_num_queries(ROOM_MAX + 2):
+        response = rclient.get(big.get_absolute_url())
+    html = response.content.decode()
+    assert 'Changes in place <span class="count">500</span>' in html
+    assert "And 150 more" in html
+
+
+def test_a_poll_with_news_of_the_response_tools_is_bounded(rclient, people, django_assert_max_num_queries):
+    from incidents.services import tools
+
+    incident = _staffed_incident(people, severity=1)
+    bulk_entries(incident, people[1], 2000)
+    incident.refresh_from_db()
+    seen = incident.revision
+    for i in range(5):
+        tools.change_record(incident=incident, by=people[0], what=f"flag {i}", where="LD", new_value="off")
+        tools.hypothesis_raise(incident=incident, by=people[1], statement=f"suspect {i}")
+    with django_assert_max_num_queries(POLL_WITH_TOOL_NEWS_MAX):
+        response = rclient.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen})
+    assert 'id="room-tools"' in response.content.decode()

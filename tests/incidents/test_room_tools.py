@@ -1,0 +1,222 @@
+"""The response tools in the room: each form, its refusals, what another browser's poll brings."""
+
+import pytest
+
+from incidents import services
+from incidents.models import Change, Decision, Hypothesis, Verification
+from incidents.services import tools
+from tests.factories import IncidentFactory, UserFactory
+from tests.incidents.pages import oob_targets, text_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sev1(responder):
+    return services.incident_declare(title="[Outage]: checkout", severity=1, declared_by=responder)
+
+
+def _rev(incident) -> int:
+    incident.refresh_from_db()
+    return incident.revision
+
+
+def _post(client, incident, path, data, hx=None):
+    return client.post(
+        f"/incidents/{incident.number}/{path}", {"rev": _rev(incident), **data}, headers=hx or {}
+    )
+
+
+def test_the_room_shows_the_four_tools_and_the_open_rollback_question(rclient, sev1):
+    html = rclient.get(sev1.get_absolute_url()).content.decode()
+    for heading in ("Hypotheses", "Decisions", "Changes in place", "Verification"):
+        assert f"<h2>{heading}" in html
+    assert "Rollback question." in html
+    assert 'action="/incidents/1/rollback/"' in html
+
+
+def test_answering_the_rollback_question_removes_it(rclient, sev1, hx):
+    response = _post(rclient, sev1, "rollback/", {"answer": "No: the migration ran"}, hx)
+    assert response.status_code == 200
+    assert 'id="room-header-forms"' in response.content.decode()
+    assert "Rollback question." not in response.content.decode()
+    sev1.refresh_from_db()
+    assert sev1.rollback_considered == "No: the migration ran" and not sev1.rollback_question_open
+
+
+def test_an_empty_answer_is_refused_in_place(rclient, sev1, hx):
+    response = _post(rclient, sev1, "rollback/", {"answer": "  "}, hx)
+    assert response.status_code == 422
+    assert sev1.timeline.count() == 1
+
+
+def test_a_hypothesis_is_raised_and_ruled_out_from_the_room(rclient, sev1, hx):
+    response = _post(rclient, sev1, "hypotheses/", {"statement": "The database"}, hx)
+    assert response.status_code == 200
+    assert "The database" in text_of(response.content.decode())
+    hypothesis = Hypothesis.objects.get()
+    response = _post(
+        rclient,
+        sev1,
+        f"hypotheses/{hypothesis.pk}/decide/",
+        {"state": "ruled_out", "evidence": "logs are clean"},
+        hx,
+    )
+    assert response.status_code == 200
+    hypothesis.refresh_from_db()
+    assert hypothesis.state == "ruled_out"
+    assert "logs are clean" in response.content.decode()
+
+
+def test_a_verdict_without_evidence_is_a_422_and_changes_nothing(rclient, sev1, hx):
+    hypothesis = tools.hypothesis_raise(incident=sev1, by=None, statement="DNS")
+    response = _post(rclient, sev1, f"hypotheses/{hypothesis.pk}/decide/", {"state": "confirmed"}, hx)
+    assert response.status_code == 422
+    assert "Say what decided it" in response.content.decode()
+    hypothesis.refresh_from_db()
+    assert hypothesis.is_open
+
+
+def test_a_decision_citing_a_hypothesis(rclient, sev1):
+    hypothesis = tools.hypothesis_raise(incident=sev1, by=None, statement="Pool")
+    response = _post(
+        rclient,
+        sev1,
+        "decisions/",
+        {
+            "kind": "rollback",
+            "summary": "Back to 4.1",
+            "reason": "4.2 began it",
+            "rollback_to": "4.1.9",
+            "hypothesis": hypothesis.pk,
+        },
+    )
+    assert response.status_code == 302
+    decision = Decision.objects.get()
+    assert (decision.kind, decision.hypothesis, decision.rollback_to) == ("rollback", hypothesis, "4.1.9")
+
+
+def test_a_change_then_its_restore_from_the_room(rclient, sev1, hx):
+    response = _post(
+        rclient,
+        sev1,
+        "changes/",
+        {"what": "DB_POOL_SIZE", "where": "env", "old_value": "20", "new_value": "80"},
+        hx,
+    )
+    assert response.status_code == 200
+    change = Change.objects.get()
+    assert "DB_POOL_SIZE" in response.content.decode()
+    response = _post(rclient, sev1, f"changes/{change.pk}/restore/", {}, hx)
+    assert response.status_code == 200
+    change.refresh_from_db()
+    assert change.state == "reverted"
+    assert "No change is in place." in response.content.decode()
+
+
+def test_a_sensitive_change_is_masked_in_another_person_s_room(client, rclient, sev1, responder):
+    tools.change_record(
+        incident=sev1,
+        by=responder,
+        what="API key",
+        where="payments",
+        old_value="sk_old",
+        new_value="sk_new",
+        is_sensitive=True,
+    )
+    assert "sk_old" in rclient.get(sev1.get_absolute_url()).content.decode()  # the person who recorded it
+    colleague = UserFactory()
+    client.force_login(colleague)
+    html = client.get(sev1.get_absolute_url()).content.decode()
+    assert "sk_old" not in html and "sk_new" not in html
+    assert "sensitive" in html
+
+
+def test_resolving_with_a_change_in_place_asks_keep_or_restore_in_the_controls(rclient, sev1, responder, hx):
+    tools.rollback_question_answer(incident=sev1, by=responder, answer="No")
+    change = tools.change_record(incident=sev1, by=responder, what="flag", where="LD", new_value="off")
+    tools.verification_record(incident=sev1, by=responder, checked="Checkout works")
+    asked = _post(rclient, sev1, "status/", {"status": "resolved", "note": "All good"}, hx)
+    assert asked.status_code == 422
+    html = asked.content.decode()
+    assert f'name="settle_{change.pk}"' in html and "keep or restore each change" in html.lower()
+    assert 'name="note" value="All good"' in html
+    sev1.refresh_from_db()
+    assert sev1.status == "triage"
+    done = _post(
+        rclient,
+        sev1,
+        "status/",
+        {"status": "resolved", "note": "All good", f"settle_{change.pk}": "keep"},
+        hx,
+    )
+    assert done.status_code == 200
+    sev1.refresh_from_db()
+    change.refresh_from_db()
+    assert (sev1.status, change.state) == ("resolved", "kept")
+
+
+def test_a_verification_and_another_browser_sees_the_tools_change(rclient, client, sev1, responder):
+    seen = _rev(sev1)
+    response = _post(
+        rclient, sev1, "verifications/", {"checked": "Checkout from 3 regions", "result": "passed"}
+    )
+    assert response.status_code == 302 and Verification.objects.get().result == "passed"
+    colleague = UserFactory()
+    client.force_login(colleague)
+    poll = client.get(f"/incidents/{sev1.number}/poll/", {"id": sev1.pk, "rev": seen})
+    assert "room-tools" in oob_targets(poll)
+    assert "Checkout from 3 regions" in poll.content.decode()
+
+
+def test_where_to_join_and_the_details_are_edited_in_the_room(rclient, sev1, hx):
+    forms = rclient.get(f"/incidents/{sev1.number}/details/", headers=hx)
+    assert forms.status_code == 200 and 'name="bridge_url"' in forms.content.decode()
+    response = _post(
+        rclient, sev1, "contacts/", {"bridge_url": "https://meet.example.com/inc", "chat_channel": "#inc"}, hx
+    )
+    assert response.status_code == 200
+    html = rclient.get(sev1.get_absolute_url()).content.decode()
+    assert 'href="https://meet.example.com/inc"' in html and "#inc" in html
+    response = _post(rclient, sev1, "details/", {"title": "[Outage]: checkout EU", "summary": "EU only"}, hx)
+    assert response.status_code == 200
+    sev1.refresh_from_db()
+    assert sev1.title == "[Outage]: checkout EU"
+    entry = sev1.timeline.order_by("-pk").first()
+    assert entry.data["previous"]["title"] == "[Outage]: checkout"
+
+
+def test_a_bad_bridge_link_is_refused_with_its_reason(rclient, sev1, hx):
+    response = _post(rclient, sev1, "contacts/", {"bridge_url": "javascript:alert(1)"}, hx)
+    assert response.status_code == 422
+    assert "http(s) URL" in response.content.decode()
+    sev1.refresh_from_db()
+    assert sev1.bridge_url == ""
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("hypotheses/", {"statement": "x"}),
+        ("decisions/", {"kind": "fix", "summary": "x", "reason": "y"}),
+        ("changes/", {"what": "x", "where": "y", "new_value": "z"}),
+        ("verifications/", {"checked": "x"}),
+        ("rollback/", {"answer": "no"}),
+        ("contacts/", {"chat_channel": "#x"}),
+        ("details/", {"title": "x"}),
+    ],
+)
+def test_an_outsider_cannot_touch_a_restricted_incident_s_tools(client, outsider, path, data):
+    secret = IncidentFactory(is_security=True, severity=1)
+    client.force_login(outsider)
+    assert client.post(f"/incidents/{secret.number}/{path}", data).status_code == 404
+    assert not (Hypothesis.objects.exists() or Decision.objects.exists() or Change.objects.exists())
+    assert client.get(f"/incidents/{secret.number}/details/").status_code == 404
+
+
+def test_the_entry_form_offers_the_plain_kinds_only(rclient, sev1):
+    html = rclient.get(sev1.get_absolute_url()).content.decode()
+    form = html[html.index('id="entry-form"') :]
+    form = form[: form.index("</form>")]
+    assert 'value="note"' in form and 'value="todo"' in form
+    assert 'value="hypothesis"' not in form and 'value="change"' not in form
