@@ -152,7 +152,8 @@ def test_it_reopens_with_a_reason(rclient, resolved):
     resolved.refresh_from_db()
     assert resolved.status == "investigating"
     assert resolved.timeline.get(revision=resolved.revision).body == (
-        "Reopened (was resolved)\n\nErrors are back\n\nNot mitigated any more: the mitigation time is cleared."
+        "Reopened (was resolved)\n\nErrors are back\n\n"
+        "Not mitigated any more: the mitigation time is cleared."
     )
 
 
@@ -161,7 +162,8 @@ def test_it_reopens_with_htmx(rclient, resolved, hx):
     _assert_htmx_answer(
         response,
         resolved,
-        new_entry_text="Reopened (was resolved) Errors are back Not mitigated any more: the mitigation time is cleared.",
+        new_entry_text="Reopened (was resolved) Errors are back "
+        "Not mitigated any more: the mitigation time is cleared.",
     )
     assert 'id="status-select"' in response.content.decode()
 
