@@ -1,4 +1,4 @@
-"""The response tools through the API: hypotheses, decisions, changes, verification, contacts, the rollback question."""
+"""The response tools through the API: hypotheses, decisions, changes, verification, contacts."""
 
 import pytest
 

@@ -12,7 +12,11 @@ BEFORE = [
     ("roles", "0005_override_rule_help"),
     ("comms", "0002_delivery_user_set_null"),
 ]
-AFTER = [("integrations", "0002_own_tables"), ("accounts", "0002_own_table"), ("incidents", "0004_models_moved_out")]
+AFTER = [
+    ("integrations", "0002_own_tables"),
+    ("accounts", "0002_own_table"),
+    ("incidents", "0004_models_moved_out"),
+]
 
 
 def _migrate(targets):

@@ -144,7 +144,11 @@ def test_who_opens_the_outbox_at_all(world):
 def test_who_reads_an_incidents_messages(world):
     holders = roles_permissions.holders_of(world[0])
     rule = roles_permissions.may_read_incident_outbox
-    assert _answers(world, lambda user, _i: rule(user, holders)) == {"commander", "superuser", "outbox_reader"}
+    assert _answers(world, lambda user, _i: rule(user, holders)) == {
+        "commander",
+        "superuser",
+        "outbox_reader",
+    }
 
 
 def test_a_commander_reads_only_the_incidents_they_command_now(world):
