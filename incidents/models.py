@@ -67,6 +67,26 @@ class ContactLinks(models.Model):
     def has_contacts(self) -> bool:
         return any(getattr(self, name) for name in self.CONTACT_FIELDS)
 
+    def join_text(self) -> str:
+        """Where to join, as Markdown for messages about the incident ("join the call"); "" when none."""
+        parts = []
+        if self.bridge_url:
+            parts.append(f"call: {self.bridge_url}")
+        if self.chat_channel:
+            parts.append(f"chat: {self.chat_channel}")
+        parts += [f"{label}: {url}" if label != url else url for label, url in self.dashboard_links]
+        parts += [f"runbook {label}: {url}" if label != url else url for label, url in self.runbook_links]
+        return ("**Where to join:** " + " · ".join(parts)) if parts else ""
+
+    def join_document(self) -> dict:
+        """The same for webhooks and message context."""
+        return {
+            "bridge_url": self.bridge_url,
+            "chat_channel": self.chat_channel,
+            "dashboards": [url for _label, url in self.dashboard_links],
+            "runbooks": [url for _label, url in self.runbook_links],
+        }
+
     @property
     def dashboard_links(self) -> list[tuple[str, str]]:
         return self.link_list("dashboards")

@@ -106,6 +106,12 @@ class WebhookEvent(models.TextChoices):
     ROLE_ASSIGNED = "incident.role_assigned", "Role assigned"
     PUBLIC_UPDATE_POSTED = "incident.public_update_posted", "Public update posted"
     RESOLVED = "incident.resolved", "Incident resolved"
+    # The response tools (incidents/services/tools.py).
+    HYPOTHESIS = "incident.hypothesis", "Hypothesis raised, confirmed or ruled out"
+    DECISION = "incident.decision", "Decision recorded or closed"
+    CHANGE = "incident.change", "Change made, restored or kept"
+    VERIFICATION = "incident.verification", "Verification step recorded"
+    CONTACTS = "incident.contacts_changed", "Where to join changed"
 
 
 def all_webhook_events() -> list[str]:

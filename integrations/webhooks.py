@@ -20,8 +20,9 @@ from django.db import transaction
 
 from comms.models import Channel
 from comms.services import CommsError, Recipient, message_send_or_record_refusal
-from incidents.models import Incident, TimelineEntry
+from incidents.models import Change, Decision, Hypothesis, Incident, TimelineEntry, Verification
 from incidents.services import IncidentError
+from incidents.services.tools import MASKED
 from integrations.models import OutgoingWebhook, WebhookEvent
 
 Kind = TimelineEntry.Kind
@@ -70,7 +71,60 @@ def events_for_entry(entry: TimelineEntry) -> list[str]:
         return [WebhookEvent.ROLE_ASSIGNED]
     elif entry.kind == Kind.PUBLIC_UPDATE and "public_update" in data:
         return [WebhookEvent.PUBLIC_UPDATE_POSTED]
+    elif entry.kind == Kind.HYPOTHESIS and "hypothesis" in data:
+        return [WebhookEvent.HYPOTHESIS]
+    elif entry.kind == Kind.DECISION and "decision" in data:
+        return [WebhookEvent.DECISION]
+    elif entry.kind == Kind.CHANGE and "change" in data:
+        return [WebhookEvent.CHANGE]
+    elif entry.kind == Kind.VERIFICATION and "verification" in data:
+        return [WebhookEvent.VERIFICATION]
+    elif "contacts" in data:
+        return [WebhookEvent.CONTACTS]
     return []
+
+
+def record_document(entry: TimelineEntry) -> dict | None:
+    """The response-tool record an entry stands for; a sensitive change's values are never sent."""
+    data = entry.data if isinstance(entry.data, dict) else {}
+    if "hypothesis" in data and (h := Hypothesis.objects.filter(pk=data["hypothesis"]).first()):
+        return {
+            "type": "hypothesis",
+            "id": h.pk,
+            "statement": h.statement,
+            "state": h.state,
+            "evidence": h.evidence,
+            "evidence_url": h.evidence_url,
+        }
+    if "decision" in data and (d := Decision.objects.filter(pk=data["decision"]).first()):
+        return {
+            "type": "decision",
+            "id": d.pk,
+            "kind": d.kind,
+            "summary": d.summary,
+            "reason": d.reason,
+            "rollback_to": d.rollback_to,
+            "state": d.state,
+            "hypothesis": d.hypothesis_id,
+        }
+    if "change" in data and (c := Change.objects.filter(pk=data["change"]).first()):
+        hidden = c.is_sensitive
+        return {
+            "type": "change",
+            "id": c.pk,
+            "what": c.what,
+            "where": c.where,
+            "old_value": MASKED if hidden else c.old_value,
+            "new_value": MASKED if hidden else c.new_value,
+            "values_hidden": hidden,
+            "how_to_restore": c.how_to_restore,
+            "state": c.state,
+            "restores": c.restores_id,
+            "occurred_at": c.occurred_at.isoformat(),
+        }
+    if "verification" in data and (v := Verification.objects.filter(pk=data["verification"]).first()):
+        return {"type": "verification", "id": v.pk, "checked": v.checked, "result": v.result}
+    return None
 
 
 def incident_document(incident: Incident) -> dict:
@@ -83,6 +137,8 @@ def incident_document(incident: Incident) -> dict:
         "status": incident.status,
         "is_security": incident.is_security,
         "url": settings.SITE_URL + incident.get_absolute_url(),
+        "rollback_question_open": incident.rollback_question_open,
+        "join": incident.join_document(),
     }
 
 
@@ -100,6 +156,7 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
         return 0
 
     author = entry.author
+    record = record_document(entry)
     sent = 0
     for event in events:
         label = WebhookEvent(event).label
@@ -115,6 +172,8 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
                 "author": author.get_username() if author is not None else None,
             },
         }
+        if record is not None:
+            context["record"] = record
         for subscription in subscriptions:
             if event not in subscription.events:
                 continue

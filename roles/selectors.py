@@ -393,3 +393,13 @@ def _duration(delta: timedelta) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def open_hypotheses_text(incident: Incident, limit: int = 10) -> str:
+    """The handover form's "open hypotheses", pre-filled: one line each, oldest first."""
+    statements = (
+        incident.hypotheses.filter(state="open")
+        .order_by("raised_at", "pk")
+        .values_list("statement", flat=True)[:limit]
+    )
+    return "\n".join(f"- {first_line(statement)}" for statement in statements)

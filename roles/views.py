@@ -169,14 +169,10 @@ def page_ack(request: HttpRequest, token: str) -> HttpResponse:
 def handover(request: HttpRequest, number: int, assignment_id: int) -> HttpResponse:
     incident = incident_get(user=request.user, number=number)
     assignment = _assignment(incident, assignment_id)
-    hypotheses = "\n".join(
-        f"- {selectors.first_line(body)}"
-        for body in incident.timeline.filter(kind="hypothesis", struck_at__isnull=True)
-        .order_by("-occurred_at")
-        .values_list("body", flat=True)[:10]
-    )
     form = forms.HandoverForm(
-        request.POST or None, holder=assignment.user, initial={"hypotheses": hypotheses}
+        request.POST or None,
+        holder=assignment.user,
+        initial={"hypotheses": selectors.open_hypotheses_text(incident)},
     )
     status = 200
     if request.method == "POST":

@@ -68,6 +68,10 @@ def send_to(
     secret_values: Sequence[str] = (),
 ):
     recipients = [r for user in to for r in recipients_for(user)]
+    if incident is not None and incident.has_contacts:
+        # Every message about an incident says where to join the call and the chat.
+        body = f"{body}\n\n{incident.join_text()}"
+        context = {**(context or {}), "join": incident.join_document()}
     try:
         return message_send(
             kind=kind,

@@ -163,3 +163,43 @@ def test_admins_manage_subscriptions_through_the_api(admin_api, api):
 def test_bad_subscriptions_are_400_and_write_nothing(admin_api, payload):
     assert_error(admin_api.post("/api/v1/webhooks/", payload, format="json"), 400)
     assert OutgoingWebhook.objects.count() == 0
+
+
+def test_the_response_tools_are_webhook_events_with_their_record(subscription, admin_user):
+    from incidents.services import tools
+
+    incident = incident_declare(title="[Outage]: Search", severity=2, declared_by=admin_user)
+    tools.incident_set_contacts(incident=incident, by=admin_user, bridge_url="https://meet.example.com/x")
+    hypothesis = tools.hypothesis_raise(incident=incident, by=admin_user, statement="Index corrupt")
+    tools.decision_record(incident=incident, by=admin_user, kind="fix", summary="Reindex", reason="Corrupt")
+    tools.change_record(
+        incident=incident,
+        by=admin_user,
+        what="API key",
+        where="search",
+        old_value="sk_a",
+        new_value="sk_b",
+        is_sensitive=True,
+    )
+    tools.verification_record(incident=incident, by=admin_user, checked="Search answers")
+    assert events_sent()[1:] == [
+        "incident.contacts_changed",
+        "incident.hypothesis",
+        "incident.decision",
+        "incident.change",
+        "incident.verification",
+    ]
+    messages = list(Message.objects.filter(kind="webhook_event").order_by("id"))
+    assert messages[2].context["record"] == {
+        "type": "hypothesis",
+        "id": hypothesis.pk,
+        "statement": "Index corrupt",
+        "state": "open",
+        "evidence": "",
+        "evidence_url": "",
+    }
+    change = messages[4].context["record"]
+    assert (change["old_value"], change["new_value"], change["values_hidden"]) == ("••••••", "••••••", True)
+    assert "sk_a" not in json.dumps(messages[4].context) + messages[4].body
+    assert messages[-1].context["incident"]["join"]["bridge_url"] == "https://meet.example.com/x"
+    assert messages[-1].context["incident"]["rollback_question_open"] is True

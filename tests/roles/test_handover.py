@@ -16,6 +16,14 @@ from tests.roles.conftest import at, person, profile
 IC = IncidentRole.INCIDENT_COMMANDER
 
 
+@pytest.fixture(autouse=True)
+def monday_noon():
+    """Every test starts on Monday 2026-03-23 12:00 UTC, its fixtures too, and only moves
+    forward from there: the roles it reads are not assigned at the real clock, months later."""
+    with time_machine.travel(at(2026, 3, 23, 12, 0), tick=False):
+        yield
+
+
 @pytest.fixture
 def staffed(incident, iris, dev):
     """Iris (Berlin, 09-17) is IC, Dev (New York, 09-17) is deputy."""
@@ -73,8 +81,9 @@ def test_no_prompt_on_a_day_off_or_after_resolution(staffed, iris):
     assert run(at(2026, 3, 28, 16, 30)) == 0  # Saturday
     staffed.severity = 4
     staffed.save(update_fields=["severity"])
-    incident_change_status(incident=staffed, status="declined", by=iris)
-    assert run(at(2026, 3, 24, 16, 30)) == 0
+    with time_machine.travel(at(2026, 3, 28, 17, 0), tick=False):
+        incident_change_status(incident=staffed, status="declined", by=iris)
+    assert run(at(2026, 3, 30, 15, 30)) == 0  # Monday, 17:30 in Berlin (summer time now)
 
 
 def test_a_night_shift_ends_the_next_morning(db, settings):
@@ -140,3 +149,16 @@ def test_handing_over_to_an_inactive_person_is_refused(client, staffed, iris):
     assert "Choose an active person to hand over to." in response.content.decode()
     assignment.refresh_from_db()
     assert assignment.ended_at is None
+
+
+def test_the_handover_form_prefills_the_open_hypotheses(client, staffed, iris):
+    from incidents.services import tools
+
+    pool = tools.hypothesis_raise(incident=staffed, by=iris, statement="Connection pool too small")
+    dns = tools.hypothesis_raise(incident=staffed, by=iris, statement="DNS flaps")
+    tools.hypothesis_decide(hypothesis=dns, by=iris, state="ruled_out", evidence="dig is stable")
+    assignment = RoleAssignment.objects.get(user=iris, role=IC)
+    client.force_login(iris)
+    html = client.get(reverse("roles:handover", args=[staffed.number, assignment.pk])).content.decode()
+    assert f"- {pool.statement}" in html
+    assert "DNS flaps" not in html

@@ -324,3 +324,16 @@ def test_the_dashboard_shows_my_pages_and_roles(client, incident, iris, dev, ic_
     assert "/pages/ack/" in html
     assert "Scribe</strong> on" in html
     assert Delivery.objects.filter(user=dev, channel__kind="in_app").exists()
+
+
+def test_a_page_says_where_to_join(incident, iris, dev):
+    from comms.models import Message
+    from incidents.services import tools
+
+    tools.incident_set_contacts(
+        incident=incident, by=iris, bridge_url="https://meet.example.com/inc", chat_channel="#inc-search"
+    )
+    page_send(incident=incident, by=iris, person=dev)
+    message = Message.objects.get(kind="page")
+    assert "**Where to join:** call: https://meet.example.com/inc · chat: #inc-search" in message.body
+    assert message.context["join"]["chat_channel"] == "#inc-search"
