@@ -28,7 +28,7 @@ from comms.models import Channel
 from comms.services import CommsError, Recipient, message_refused, message_send
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.selectors import incidents_visible_to
-from incidents.services import IncidentError, incident_declare, timeline_add, timeline_record
+from incidents.services import IncidentError, incident_declare, timeline_add, timeline_record, tools
 from integrations.models import SlackIdentity, SlackStalk
 from integrations.slack_links import SlackLinkError, slack_link_claim, slack_person, slack_unlink
 from roles.selectors import current_role_holders
@@ -45,6 +45,9 @@ USAGE = (
     "• `/incident status stalk [INC-n]` — post the status here every 30 seconds until resolved\n"
     "• `/incident status stop` — stop posting the status here\n"
     "• `/incident note [INC-n] <text>` — add a note to the timeline\n"
+    "• `/incident change [INC-n] <what> from <old> to <new> [in <where>]` — record a change, old value too\n"
+    "• `/incident hypothesis [INC-n] <what you suspect>` — raise a hypothesis\n"
+    "• `/incident hypotheses [INC-n]` — list the open hypotheses\n"
     "• `/incident link <code>` — act as yourself in Coolhead (the code is on your Slack page there)\n"
     "• `/incident unlink` — stop acting as yourself in Coolhead from this Slack account"
 )
@@ -265,6 +268,56 @@ def _note(request: SlackRequest, person, words: list[str]) -> dict:
     return reply(f"Noted on {incident.reference}.")
 
 
+CHANGE = re.compile(
+    r"^(?P<what>.+?)\s+from\s+(?P<old>.*?)\s+to\s+(?P<new>.+?)(?:\s+in\s+(?P<where>.+))?$", re.IGNORECASE
+)
+
+
+def _change(request: SlackRequest, person, words: list[str]) -> dict:
+    number, words = _take_reference(words)
+    match = CHANGE.match(" ".join(words).strip())
+    if match is None:
+        return reply(
+            "Say what changed and its old value: `/incident change DB_POOL_SIZE from 20 to 80 in checkout`."
+        )
+    incident = _incident_for(request, person, number)
+    what = match["what"].strip()
+    tools.change_record(
+        incident=incident,
+        by=person,
+        what=what,
+        # Without "in <where>", the thing changed is its own place (a config key, a flag).
+        where=(match["where"] or what).strip(),
+        old_value=match["old"].strip(),
+        new_value=match["new"].strip(),
+    )
+    old, new = match["old"].strip() or "—", match["new"].strip()
+    return reply_about(
+        incident,
+        f"{incident.reference}: change recorded, {what} from {old} to {new}. Restore it in the room.",
+    )
+
+
+def _hypothesis(request: SlackRequest, person, words: list[str]) -> dict:
+    number, words = _take_reference(words)
+    statement = " ".join(words).strip()
+    if not statement:
+        return reply("Say what you suspect: `/incident hypothesis [INC-n] <statement>`.")
+    incident = _incident_for(request, person, number)
+    tools.hypothesis_raise(incident=incident, by=person, statement=statement)
+    return reply_about(incident, f"{incident.reference}: hypothesis raised: {statement}")
+
+
+def _hypotheses(request: SlackRequest, person, words: list[str]) -> dict:
+    number, _words = _take_reference(words)
+    incident = _incident_for(request, person, number)
+    open_ones = list(incident.hypotheses.filter(state="open").order_by("raised_at", "pk")[:20])
+    if not open_ones:
+        return reply_about(incident, f"{incident.reference}: no open hypothesis.")
+    lines = "\n".join(f"• {h.statement}" for h in open_ones)
+    return reply_about(incident, f"{incident.reference}: open hypotheses\n{lines}")
+
+
 def command_run(request: SlackRequest) -> dict:
     """Run one `/incident ...` command; the answer in Slack's response format."""
     words = request.text.split()
@@ -289,6 +342,12 @@ def command_run(request: SlackRequest) -> dict:
             return _stop(request)
         if verb == "note":
             return _note(request, person, rest)
+        if verb == "change":
+            return _change(request, person, rest)
+        if verb == "hypothesis":
+            return _hypothesis(request, person, rest)
+        if verb == "hypotheses":
+            return _hypotheses(request, person, rest)
     except IncidentError as error:
         return reply(str(error))
     return reply(f"I do not know `{request.text[:100]}`.\n\n{USAGE}")

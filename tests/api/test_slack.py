@@ -152,3 +152,41 @@ def test_it_needs_no_csrf_token():
     from django.test import Client
 
     assert slack(Client(enforce_csrf_checks=True), "help").status_code == 200
+
+
+def test_a_change_is_recorded_with_its_old_value_from_slack(client, alice):
+    incident = IncidentFactory(severity=2)
+    answer = slack(client, f"change INC-{incident.number} DB_POOL_SIZE from 20 to 80 in checkout env").json()
+    assert answer["response_type"] == "in_channel" and "from 20 to 80" in answer["text"]
+    change = incident.changes.get()
+    assert (change.what, change.where, change.old_value, change.new_value) == (
+        "DB_POOL_SIZE",
+        "checkout env",
+        "20",
+        "80",
+    )
+    assert change.recorded_by == alice
+    slack(client, f"change INC-{incident.number} feature_x from on to off")
+    assert incident.changes.get(what="feature_x").where == "feature_x"
+    bad = slack(client, f"change INC-{incident.number} something happened").json()
+    assert "from 20 to 80" in bad["text"] and incident.changes.count() == 2
+
+
+def test_hypotheses_are_raised_and_listed_from_slack(client, alice):
+    from incidents.services import tools
+
+    incident = IncidentFactory(severity=2)
+    slack(client, f"hypothesis INC-{incident.number} The pool is exhausted")
+    dns = tools.hypothesis_raise(incident=incident, by=alice, statement="DNS flaps")
+    tools.hypothesis_decide(hypothesis=dns, by=alice, state="ruled_out", evidence="dig is fine")
+    listed = slack(client, f"hypotheses INC-{incident.number}").json()["text"]
+    assert "The pool is exhausted" in listed and "DNS flaps" not in listed
+
+
+def test_a_restricted_incident_s_hypotheses_answer_only_the_asker(client, alice):
+    from incidents.models import Participation
+
+    secret = IncidentFactory(severity=1, is_security=True)
+    Participation.objects.create(incident=secret, user=alice)
+    answer = slack(client, f"hypotheses INC-{secret.number}").json()
+    assert answer["response_type"] == "ephemeral"
