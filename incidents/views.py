@@ -212,6 +212,8 @@ def room_answer(request: HttpRequest, incident: Incident, partial: str, **contex
     seen = _seen_revision(request)
     if not request.htmx or seen is None:
         return redirect(incident)
+    if partial == "tools":
+        context["tools_changed"] = True  # the panel that was used is drawn afresh
     main = render(
         request,
         partial_template(partial),

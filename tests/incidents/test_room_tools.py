@@ -53,7 +53,8 @@ def test_an_empty_answer_is_refused_in_place(rclient, sev1, hx):
 def test_a_hypothesis_is_raised_and_ruled_out_from_the_room(rclient, sev1, hx):
     response = _post(rclient, sev1, "hypotheses/", {"statement": "The database"}, hx)
     assert response.status_code == 200
-    assert "The database" in text_of(response.content.decode())
+    panel = response.content.decode().split('id="room-poller"')[0]
+    assert "The database" in text_of(panel) and "1 open" in panel
     hypothesis = Hypothesis.objects.get()
     response = _post(
         rclient,
@@ -106,7 +107,9 @@ def test_a_change_then_its_restore_from_the_room(rclient, sev1, hx):
     )
     assert response.status_code == 200
     change = Change.objects.get()
-    assert "DB_POOL_SIZE" in response.content.decode()
+    panel = response.content.decode()
+    panel = panel[panel.index('id="room-tools"') : panel.index('id="room-poller"')]
+    assert "<strong>DB_POOL_SIZE</strong>" in panel  # the panel that answers lists it
     response = _post(rclient, sev1, f"changes/{change.pk}/restore/", {}, hx)
     assert response.status_code == 200
     change.refresh_from_db()
