@@ -236,9 +236,12 @@ def _alert_trigger(
         try:
             with transaction.atomic():
                 incident = incident_declare(
-                    title=_title(summary), severity=severity, declared_by=None, summary=details[:10000]
+                    title=_title(summary),
+                    severity=severity,
+                    declared_by=None,
+                    summary=details[:10000],
+                    services=[service],
                 )
-                incident.services.add(service)
                 group = AlertGroup.objects.create(
                     service=service,
                     source=source,

@@ -149,3 +149,15 @@ def test_a_body_over_512_kb_is_refused(client, service):
     response = post_pagerduty(client, json.dumps(data))
     assert response.status_code == 413
     assert Incident.objects.count() == 0
+
+
+def test_an_alert_that_opens_a_major_incident_asks_the_rollback_question_and_says_where_to_join(
+    client, service
+):
+    service.bridge_url, service.chat_channel = "https://meet.example.com/checkout", "#checkout"
+    service.save()
+    accepted(post_pagerduty(client, event("pagerduty_trigger", service)))  # critical: SEV-2
+    incident = Incident.objects.get()
+    assert incident.is_major and incident.rollback_question_open
+    assert (incident.bridge_url, incident.chat_channel) == ("https://meet.example.com/checkout", "#checkout")
+    assert list(incident.services.all()) == [service]
