@@ -18,13 +18,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Every link the portal writes uses SITE_URL: unless it is set, it follows PORT.
+RUN_SITE_URL = $(or $(SITE_URL),http://127.0.0.1:$(PORT))
+
 run: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 SITE_URL=$(RUN_SITE_URL) $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 SITE_URL=$(RUN_SITE_URL) $(BIN)/python manage.py load_demo
 	@echo
 	@echo "  Coolhead: http://127.0.0.1:$(PORT)/   (Ctrl-C stops the web server, worker and beat)"
 	@echo
-	DEBUG=1 $(BIN)/python manage.py runportal --port $(PORT)
+	DEBUG=1 SITE_URL=$(RUN_SITE_URL) $(BIN)/python manage.py runportal --port $(PORT)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

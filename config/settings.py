@@ -136,7 +136,7 @@ REDIS_URL = env_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
 # after a failure the process leaves Redis alone for REDIS_DOWN_RETRY_SECONDS
 # (config/cache.py for the cache, core/tasks.py for the broker).
 REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 500, minimum=50)
-BROKER_TIMEOUT_MS = env_int("BROKER_TIMEOUT_MS", 2000, minimum=1100)
+BROKER_TIMEOUT_MS = env_int("BROKER_TIMEOUT_MS", 1500, minimum=1100)
 REDIS_DOWN_RETRY_SECONDS = env_int("REDIS_DOWN_RETRY_SECONDS", 5, minimum=1)
 
 if REDIS_URL:
@@ -199,10 +199,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# One quick retry when a publish fails; then the caller logs it and the outbox
-# sweeper or the status page tick sends later (core/tasks.py).
+# A publish that fails is not retried on the spot (each try may cost a socket
+# timeout): the caller logs it, and the outbox sweeper or the status page tick
+# sends later (core/tasks.py). redis-py reconnects a pooled connection that
+# Redis closed by itself, so a restarted Redis costs no failed publish.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
+    "max_retries": 0,
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.2,
