@@ -14,7 +14,8 @@ class OutboxFilterForm(forms.Form):
         value = self.cleaned_data["incident"].strip().upper().removeprefix("INC-")
         if not value:
             return None
-        if not value.isdigit():
+        # ASCII digits only ("²" is a digit to str.isdigit(), not to int()), and a number that fits.
+        if not (value.isascii() and value.isdigit()) or len(value) > 9:
             raise ValidationError("An incident is a number such as 42 or INC-42.")
         return int(value)
 

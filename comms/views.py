@@ -43,7 +43,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark one notification (`id`) or all of them read."""
     raw = request.POST.get("id", "")
-    if raw and not raw.isdigit():
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         return HttpResponse("id must be a number", status=400)
     services.notifications_mark_read(user=request.user, delivery_ids=[int(raw)] if raw else None)
     if request.htmx and raw:

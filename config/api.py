@@ -3,6 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.middleware import wants_json
@@ -23,6 +24,7 @@ class SchemaView(SpectacularAPIView):
     permission_classes = []
 
 
+@csrf_exempt  # it writes nothing; a POST to a mistyped path is a JSON 404, not Django's CSRF page
 def not_found(request):
     return JsonResponse({"detail": "No such API endpoint.", "code": "not_found", "errors": {}}, status=404)
 
@@ -42,6 +44,14 @@ def server_error(request):
     return defaults.server_error(request)
 
 
+def page_not_found(request, exception):
+    # The catch-all below matches any path, but Django's resolver can still miss
+    # (a path with a line break, a 404 raised outside a view).
+    if wants_json(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found", "errors": {}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def bad_request(request, exception):
     if wants_json(request):
         return JsonResponse({"detail": "Bad request.", "code": "bad_request", "errors": {}}, status=400)
@@ -59,5 +69,5 @@ urlpatterns = [
     path("", include("integrations.api.urls")),
     path("", include("accounts.api.urls")),
     # Anything else under /api/v1/ answers in the API's error format, not with an HTML page.
-    re_path(r"^.*$", not_found),
+    re_path(r"^[\s\S]*$", not_found),  # any path, line breaks included
 ]

@@ -27,4 +27,5 @@ urlpatterns = [
 
 # JSON in the error format under /api/ and /integrations/, Django's pages elsewhere.
 handler400 = "config.api.bad_request"
+handler404 = "config.api.page_not_found"
 handler500 = "config.api.server_error"

@@ -36,7 +36,7 @@ class PageForm(forms.Form):
             "service": Service.objects.all(),
             "schedule": Schedule.objects.all(),
         }
-        if kind not in models or not pk.isdigit():
+        if kind not in models or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
             raise forms.ValidationError("Choose a person, a service or a schedule to page.")
         found = models[kind].filter(pk=int(pk)).first()
         if found is None:

@@ -37,7 +37,7 @@ class PersonField(serializers.Field):
         ):
             raise serializers.ValidationError("Give a person's id, e-mail address or username.")
         people = User.objects.filter(is_active=True)
-        if isinstance(data, int) or data.strip().isdigit():
+        if isinstance(data, int) or (data.strip().isascii() and data.strip().isdigit()):
             person = people.filter(pk=int(data)).first()
         else:
             value = data.strip()

@@ -69,7 +69,8 @@ class IncidentListView(generics.GenericAPIView):
             )
         severity = request.query_params.get("severity") or None
         if severity is not None:
-            if not severity.isdigit() or not 1 <= int(severity) <= 5:
+            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+            if not (severity.isascii() and severity.isdigit()) or not 1 <= int(severity) <= 5:
                 return error_response(400, "severity is 1 to 5.", "invalid", {"severity": ["1 to 5."]})
             severity = int(severity)
         filters = IncidentFilters(

@@ -1,5 +1,4 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -81,6 +80,15 @@ class PublicUpdateCreateSerializer(serializers.Serializer):
     )
 
 
+class AffectedComponentSerializer(serializers.Serializer):
+    """One component an update changed, as Statuspage's `affected_components` lists it."""
+
+    code = serializers.CharField(help_text="The component's id")
+    name = serializers.CharField()
+    old_status = serializers.ChoiceField(choices=ComponentStatus.choices)
+    new_status = serializers.ChoiceField(choices=ComponentStatus.choices)
+
+
 class PublicUpdateSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     incident_id = serializers.CharField(source="public_incident.public_id", read_only=True)
@@ -104,7 +112,7 @@ class PublicUpdateSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(AffectedComponentSerializer(many=True))
     def get_affected_components(self, update) -> list:
         return update.affected_components or []
 

@@ -249,3 +249,40 @@ def test_a_failure_outside_drf_under_api_answers_json_too(client, monkeypatch):
     assert_error(response, 500, "server_error")
     page = client.get("/incidents/")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+
+
+# --- "²" is a digit to str.isdigit() but not to int(): each of these was a 500 -----------------------
+
+
+def test_a_superscript_severity_filter_in_the_api_is_a_400(api):
+    assert_error(api.get("/api/v1/incidents/", {"severity": "²"}), 400, "invalid")
+
+
+def test_a_superscript_person_id_in_the_api_is_a_400(api, user):
+    incident = IncidentFactory(declared_by=user)
+    response = api.post(
+        f"/api/v1/incidents/{incident.pk}/roles/", {"role": "scribe", "user": "²"}, format="json"
+    )
+    assert_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/comms/outbox/", {"incident": "²"}),
+        ("get", "/comms/outbox/", {"incident": "9" * 30}),
+        ("post", "/comms/notifications/read/", {"id": "²"}),
+    ],
+)
+def test_superscript_and_huge_numbers_in_pages_are_4xx(client, admin_user, method, url, data):
+    client.force_login(admin_user)
+    response = getattr(client, method)(url, data)
+    assert 400 <= response.status_code < 500
+
+
+def test_a_superscript_page_target_is_a_form_error(client, user):
+    incident = IncidentFactory(declared_by=user)
+    client.force_login(user)
+    response = client.post(f"/incidents/{incident.number}/pages/", {"target": "person:²", "message": "hi"})
+    assert response.status_code < 500
+    assert not incident.pages.exists()
