@@ -1,4 +1,4 @@
-"""Schemathesis against the live schema (/api/v1/schema/): every answer is what the schema says, and none is a 5xx.
+"""Schemathesis against the live schema (/api/v1/schema/): every answer as the schema says, never a 5xx.
 
 The Django app is called in-process through WSGI, on the test database, with a
 token of an administrator (who may reach every operation). Each operation gets
