@@ -149,6 +149,20 @@ def _resolve(recipient: Recipient) -> tuple[Channel, str, AbstractBaseUser | Non
     return channel, address, user
 
 
+def recipients_split(recipients: Sequence[Recipient]) -> tuple[list[Recipient], list[tuple[Recipient, str]]]:
+    """The recipients message_send would take, and the others, each with the reason it would refuse them."""
+    usable: list[Recipient] = []
+    refused: list[tuple[Recipient, str]] = []
+    for recipient in recipients:
+        try:
+            _resolve(recipient)
+        except CommsError as error:
+            refused.append((recipient, str(error)))
+        else:
+            usable.append(recipient)
+    return usable, refused
+
+
 @transaction.atomic
 def message_send(
     *,

@@ -10,7 +10,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from comms.models import Channel
-from comms.services import CommsError, Recipient, message_send, recipients_for_user
+from comms.services import (
+    CommsError,
+    Recipient,
+    message_refused,
+    message_send,
+    recipients_for_user,
+    recipients_split,
+)
 from core import errors as core_errors
 from incidents.models import Incident
 from incidents.services import IncidentError
@@ -68,6 +75,21 @@ def send_to(
     secret_values: Sequence[str] = (),
 ):
     recipients = [r for user in to for r in recipients_for(user)]
+    # One person's unusable address (or a switched-off channel) must not keep the
+    # message from everyone else: what the outbox refuses is recorded there as a
+    # dead message with the reason; only when nobody can be reached is it refused.
+    recipients, refused = recipients_split(recipients)
+    if refused and not recipients:
+        raise RoleError(f"Could not send the message: {refused[0][1]}")
+    if refused:
+        message_refused(
+            kind=kind,
+            subject=subject,
+            recipients=[recipient for recipient, _ in refused],
+            reason="; ".join(dict.fromkeys(reason for _, reason in refused)),
+            incident=incident,
+            dedup_key=f"{dedup_key}:refused"[:200] if dedup_key else None,
+        )
     if incident is not None and incident.has_contacts:
         # Every message about an incident says where to join the call and the chat.
         body = f"{body}\n\n{incident.join_text()}"
