@@ -1,4 +1,4 @@
-"""A public title is one line and reaches every subscriber; subscribers the outbox refuses are seen, not lost."""
+"""A public title is one line and reaches every subscriber; those the outbox refuses are seen, not lost."""
 
 from datetime import UTC, datetime, timedelta
 
