@@ -141,6 +141,10 @@ class Incident(ContactLinks):
     rollback_asked_at = models.DateTimeField(null=True, blank=True)
     # The last reopen: a verification recorded before it does not count for the all-clear.
     reopened_at = models.DateTimeField(null=True, blank=True)
+    # Since when the incident is major (SEV-1/2), set by the rise that made it so and
+    # cleared when it is lowered: what happens when an incident becomes major happens
+    # once per rise, and the summary and public-update cadences count from here.
+    major_since = models.DateTimeField(null=True, blank=True)
 
     detected_at = models.DateTimeField(default=timezone.now)
     declared_at = models.DateTimeField(default=timezone.now)
@@ -247,6 +251,8 @@ class TimelineEntry(models.Model):
         HYPOTHESIS = "hypothesis", "Hypothesis"
         DECISION = "decision", "Decision"
         VERIFICATION = "verification", "Verification step"
+        PROPOSAL = "proposal", "Proposal"
+        TASK = "task", "Task"
 
     # What a responder may write by hand; the rest are written by services.
     WRITABLE_KINDS = (

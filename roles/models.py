@@ -78,6 +78,13 @@ class Profile(models.Model):
         blank=True, help_text="Other ways to reach this person (chat handle, pager...)."
     )
     has_production_access = models.BooleanField(default=False)
+    # Taking the Incident Commander role yourself needs this, a place on an IC
+    # schedule, or being an admin (roles/permissions.py may_take_command).
+    is_trained_incident_commander = models.BooleanField(
+        "trained incident commander",
+        default=False,
+        help_text="May take the Incident Commander role on their own, without being on an IC schedule.",
+    )
     webhook_url = models.URLField(
         "personal webhook URL",
         blank=True,
@@ -438,3 +445,122 @@ class ExecutiveSummary(models.Model):
 
     def __str__(self) -> str:
         return f"Executive summary for {self.incident_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+# --- Command and control: proposals, tasks, workstreams ---------------------------------------------
+
+
+class Proposal(models.Model):
+    """ "Announce all suggestions for resolution to the incident commander, it is their decision":
+    an action someone asks the IC or deputy to take, approved (and done) or rejected."""
+
+    class Action(models.TextChoices):
+        STATUS = "status", "Change the status"
+        SEVERITY = "severity", "Change the severity"
+        DECISION = "decision", "Take a repair decision"
+        PUBLIC_UPDATE = "public_update", "Publish a public update"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting for the IC"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="proposals")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # What the action would be done with: {"status": ...}, {"severity": ...}, a decision's fields.
+    payload = models.JSONField(default=dict)
+    reason = models.TextField(max_length=2000)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    answer = models.TextField(
+        max_length=2000, blank=True, help_text="Why it was rejected, or a word on approval."
+    )
+    workstream = models.ForeignKey(
+        "Workstream", null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+
+    class Meta:
+        ordering = ["proposed_at", "pk"]
+        indexes = [models.Index(fields=["incident", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.get_state_display().lower()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+
+class Workstream(models.Model):
+    """A sub-team, when the span of control is exceeded: a lead, a goal, members and their tasks."""
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="workstreams")
+    name = models.CharField(max_length=100)
+    goal = models.CharField(max_length=300)
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="workstreams")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "name"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_open_workstream_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    """Work for now, given to one participant (TODO entries are for after the incident)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DOING = "doing", "Doing"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    ACTIVE_STATES = (State.OPEN, State.DOING)
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=300)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="incident_tasks"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    due_at = models.DateTimeField(null=True, blank=True)
+    workstream = models.ForeignKey(
+        Workstream, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["assignee", "state"]), models.Index(fields=["incident", "state"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
