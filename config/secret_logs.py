@@ -17,9 +17,10 @@ from gunicorn.glogging import Logger as GunicornLogger
 
 # The routes whose last path segment is a secret: a page's acknowledge link
 # (roles), a subscriber's confirm and unsubscribe links (statuspage), and
-# allauth's password reset and e-mail confirmation keys.
+# allauth's password reset and e-mail confirmation keys, and on-call calendar feeds (roles).
 SECRET_PATH = re.compile(
-    r"(/(?:pages/ack|subscribe/confirm|unsubscribe|password/reset/key|confirm-email)/)[^/\s\"'?#]+"
+    r"(/(?:pages/ack|subscribe/confirm|unsubscribe|password/reset/key|confirm-email|oncall/feeds)/)"
+    r"[^/\s\"'?#]+"
 )
 MASK = "[secret]"
 

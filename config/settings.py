@@ -447,3 +447,5 @@ ROLES_PUBLIC_UPDATE_OVERDUE_MINUTES = env_severity_minutes(
 ROLES_CHECKUP_HOURS = env_int("ROLES_CHECKUP_HOURS", 4, minimum=1)
 ROLES_HANDOVER_LEAD_MINUTES = env_int("ROLES_HANDOVER_LEAD_MINUTES", 15, minimum=0)
 ROLES_HANDOVER_WINDOW_HOURS = env_int("ROLES_HANDOVER_WINDOW_HOURS", 8, minimum=1)
+# On-call calendar feeds (.ics) list shifts this many days ahead (and the past week).
+ROLES_CALENDAR_FEED_DAYS = env_int("ROLES_CALENDAR_FEED_DAYS", 60, minimum=1)

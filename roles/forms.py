@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from roles.checklists import CHECKLISTS
-from roles.models import IncidentRole, Schedule, Service
+from roles.models import IncidentRole, OnCallLevel, Schedule, Service
 
 User = get_user_model()
 
@@ -79,3 +79,26 @@ class HandoverForm(forms.Form):
 class ExecutiveSummaryForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), max_length=10000, label="Summary")
     next_step = forms.CharField(max_length=500, required=False, label="Next planned step")
+
+
+class SwapForm(forms.Form):
+    """Ask a colleague to cover part of your shift. Times are read in the asker's own time zone."""
+
+    level = forms.TypedChoiceField(choices=OnCallLevel.choices, coerce=int, initial=OnCallLevel.PRIMARY)
+    colleague = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="Choose a colleague")
+    starts_at = forms.DateTimeField(
+        label="From",
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    ends_at = forms.DateTimeField(
+        label="Until",
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    note = forms.CharField(max_length=200, required=False, help_text="Optional: why, or what to know.")
+
+    def __init__(self, *args, colleagues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["colleague"].queryset = colleagues
+        self.fields["colleague"].label_from_instance = lambda u: u.get_full_name() or u.get_username()

@@ -564,3 +564,114 @@ class Task(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+
+# --- On-call calendar: feeds, shift swaps, a schedule's history ----------------------------------
+
+
+def generate_feed_key() -> str:
+    return secrets.token_hex(16)
+
+
+class CalendarFeed(models.Model):
+    """The secret address of an iCalendar feed: one person's shifts, or one schedule's.
+
+    Only `key` is stored; the address carries the key and an HMAC of it made with
+    SECRET_KEY (roles.calendars.feed_token), so a copy of the database alone opens
+    no feed. Rotating gives a new key: the old address stops working at once.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    schedule = models.OneToOneField(
+        Schedule, null=True, blank=True, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    key = models.CharField(max_length=32, unique=True, default=generate_feed_key, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, schedule__isnull=True)
+                | models.Q(user__isnull=True, schedule__isnull=False),
+                name="calendar_feed_of_a_person_or_a_schedule",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user or self.schedule}"
+
+
+class ShiftSwap(models.Model):
+    """A responder asks a colleague to cover part of their shift; accepting writes an Override."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Waiting for the colleague"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="swaps")
+    level = models.PositiveSmallIntegerField(choices=OnCallLevel.choices, default=OnCallLevel.PRIMARY)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    colleague = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    override = models.OneToOneField(
+        Override, null=True, blank=True, on_delete=models.SET_NULL, related_name="swap"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["colleague", "status"]), models.Index(fields=["requester", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="swap_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Swap #{self.pk}: {self.colleague} covers {self.requester} on {self.schedule}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.REQUESTED
+
+
+class ScheduleEvent(models.Model):
+    """A schedule's history: swaps asked for, accepted, declined or cancelled; feeds rotated."""
+
+    class Kind(models.TextChoices):
+        SWAP_REQUESTED = "swap_requested", "Swap requested"
+        SWAP_ACCEPTED = "swap_accepted", "Swap accepted"
+        SWAP_DECLINED = "swap_declined", "Swap declined"
+        SWAP_CANCELLED = "swap_cancelled", "Swap cancelled"
+        FEED_ROTATED = "feed_rotated", "Calendar address rotated"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.CharField(max_length=500)
+    swap = models.ForeignKey(
+        ShiftSwap, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["schedule", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.text

@@ -14,7 +14,7 @@ from comms import permissions as comms_permissions
 from incidents.models import Incident
 from incidents.permissions import is_active, is_admin
 from incidents.selectors import incidents_visible_to
-from roles.models import IncidentRole, RoleAssignment
+from roles.models import CalendarFeed, IncidentRole, LayerMember, RoleAssignment, Schedule, ShiftSwap
 
 Person = AbstractBaseUser | AnonymousUser
 
@@ -70,3 +70,44 @@ def commanded_incidents(user: Person) -> QuerySet[Incident]:
         user=user, role=IncidentRole.INCIDENT_COMMANDER, ended_at__isnull=True
     ).values("incident_id")
     return incidents_visible_to(user).filter(pk__in=commands)
+
+
+# --- On-call calendar: swaps and feeds -------------------------------------------------------------
+
+
+def may_request_swap(user: Person) -> bool:
+    """Any active responder asks for cover of their own shift (the service checks it is theirs)."""
+    return is_active(user)
+
+
+def may_answer_swap(user: Person, swap: ShiftSwap) -> bool:
+    """Accepting or declining is the asked colleague's, and nobody else's: it puts them on call."""
+    return is_active(user) and swap.colleague_id == user.pk
+
+
+def may_cancel_swap(user: Person, swap: ShiftSwap) -> bool:
+    return is_active(user) and (swap.requester_id == user.pk or is_admin(user))
+
+
+def is_on_schedule(user: Person, schedule: Schedule) -> bool:
+    """In one of its rotations, or in the team it belongs to."""
+    if not is_active(user):
+        return False
+    if LayerMember.objects.filter(layer__schedule=schedule, user=user).exists():
+        return True
+    return schedule.team_id is not None and schedule.team.members.filter(pk=user.pk).exists()
+
+
+def may_issue_feed(
+    user: Person, *, user_feed: AbstractBaseUser | None = None, schedule: Schedule | None = None
+) -> bool:
+    """A person's feed is theirs alone. A schedule's address is made by anyone who signs in (they
+    all see the calendar); a new one, which breaks everyone's subscription, by its people and admins."""
+    if not is_active(user):
+        return False
+    if user_feed is not None:
+        return user_feed.pk == user.pk
+    if schedule is None:
+        return False
+    exists = CalendarFeed.objects.filter(schedule=schedule).exists()
+    return not exists or is_admin(user) or is_on_schedule(user, schedule)

@@ -403,3 +403,102 @@ def open_hypotheses_text(incident: Incident, limit: int = 10) -> str:
         .values_list("statement", flat=True)[:limit]
     )
     return "\n".join(f"- {first_line(statement)}" for statement in statements)
+
+
+# --- On-call over a period: the calendar and its feeds -------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnCallSegment:
+    """Who is on call from `starts_at` until `ends_at` (the same people throughout)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    oncall: OnCall
+
+
+def oncall_segments(schedule: Schedule, start: datetime, end: datetime) -> list[OnCallSegment]:
+    """Who is on call over [start, end), as segments that change only where oncall_at changes.
+
+    Built from oncall_at itself at every moment something may change (a hand-off
+    of any layer, the start or end of an override), so the calendar and the
+    feeds can never disagree with who is paged.
+    """
+    start, end = _utc(start), _utc(end)
+    segments: list[OnCallSegment] = []
+    segment_start, current, at = start, oncall_at(schedule, start), start
+    while True:
+        following = next(iter(_change_candidates(schedule, at)), None)
+        if following is None or following >= end:
+            segments.append(OnCallSegment(segment_start, end, current))
+            return segments
+        then = oncall_at(schedule, following)
+        if _ids(then) != _ids(current):
+            segments.append(OnCallSegment(segment_start, following, current))
+            segment_start, current = following, then
+        at = following
+
+
+@dataclass(frozen=True)
+class LayerSpan:
+    """One person's shift on one rotation layer (before overrides)."""
+
+    layer: RotationLayer
+    person: AbstractBaseUser
+    starts_at: datetime
+    ends_at: datetime
+
+
+def layer_spans(layer: RotationLayer, start: datetime, end: datetime) -> list[LayerSpan]:
+    """The shifts of a layer that overlap [start, end), clipped to it."""
+    people = _members(layer)
+    if not people:
+        return []
+    start, end = _utc(start), _utc(end)
+    index = _shift_index(layer, start)
+    k = 0 if index is None else index
+    spans = []
+    while True:
+        shift_start, shift_end = _boundary(layer, k), _boundary(layer, k + 1)
+        if shift_start >= end:
+            break
+        if shift_end > start:
+            spans.append(
+                LayerSpan(layer, people[k % len(people)], max(shift_start, start), min(shift_end, end))
+            )
+        k += 1
+    return spans
+
+
+def schedule_with_roster(schedule_id: int, *, since: datetime) -> Schedule | None:
+    """One schedule with its layers, people and the overrides still running at `since`."""
+    return (
+        Schedule.objects.select_related("team")
+        .prefetch_related(
+            Prefetch(
+                "layers",
+                queryset=RotationLayer.objects.prefetch_related(
+                    Prefetch("members", queryset=LayerMember.objects.select_related("user"))
+                ),
+            ),
+            Prefetch(
+                "overrides",
+                queryset=Override.objects.filter(ends_at__gt=since).select_related("user"),
+            ),
+        )
+        .filter(pk=schedule_id)
+        .first()
+    )
+
+
+def schedules_with_rosters_since(since: datetime) -> QuerySet[Schedule]:
+    """Every schedule with its layers, people and the overrides still running at `since`."""
+    return Schedule.objects.select_related("team").prefetch_related(
+        Prefetch(
+            "layers",
+            queryset=RotationLayer.objects.prefetch_related(
+                Prefetch("members", queryset=LayerMember.objects.select_related("user"))
+            ),
+        ),
+        Prefetch("overrides", queryset=Override.objects.filter(ends_at__gt=since).select_related("user")),
+    )

@@ -1,11 +1,20 @@
 from django.urls import path
 
-from roles import views
+from roles import calendar_views, views
 
 app_name = "roles"
 
 urlpatterns = [
-    path("oncall/", views.oncall, name="oncall"),
+    path("oncall/", calendar_views.oncall, name="oncall"),
+    path("oncall/schedules/<int:schedule_id>/", calendar_views.schedule_week, name="schedule_week"),
+    path("oncall/schedules/<int:schedule_id>/swap/", calendar_views.swap_new, name="swap_new"),
+    path("oncall/swaps/<int:swap_id>/", calendar_views.swap_detail, name="swap"),
+    path("oncall/swaps/<int:swap_id>/accept/", calendar_views.swap_accept, name="swap_accept"),
+    path("oncall/swaps/<int:swap_id>/decline/", calendar_views.swap_decline, name="swap_decline"),
+    path("oncall/swaps/<int:swap_id>/cancel/", calendar_views.swap_cancel, name="swap_cancel"),
+    path("oncall/feeds/issue/", calendar_views.calendar_feed_issue, name="calendar_feed_issue"),
+    # The address is the secret (config/secret_logs.py masks it in every log line).
+    path("oncall/feeds/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("pages/ack/<str:token>/", views.page_ack, name="page_ack"),
     path("incidents/<int:number>/roles/assign/", views.role_assign, name="assign"),
     path("incidents/<int:number>/roles/<int:assignment_id>/release/", views.role_release, name="release"),

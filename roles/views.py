@@ -215,8 +215,3 @@ def executive_summary(request: HttpRequest, number: int) -> HttpResponse:
         "previous": incident.executive_summaries.select_related("sent_by")[:5],
     }
     return render(request, "roles/executive_summary.html", context, status=status)
-
-
-@login_required
-def oncall(request: HttpRequest) -> HttpResponse:
-    return render(request, "roles/oncall.html", {"schedules": selectors.oncall_overview()})

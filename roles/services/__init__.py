@@ -15,6 +15,7 @@ The services live in one module per domain; import them from here
 - handover: handover_submit, handover_prompts_send
 - reminders: reminders_send
 - summaries: executive_summary_send and who may send one
+- swaps: swap_request, swap_accept, swap_decline, swap_cancel (shift swaps), calendar_feed_issue
 - common: RoleError, NotAllowed, and the helpers the modules share (send_to, person_name...)
 """
 
@@ -27,11 +28,13 @@ from roles.services.handover import handover_note_compose, handover_prompts_send
 from roles.services.paging import page_incident_commander, page_send
 from roles.services.reminders import reminders_send
 from roles.services.summaries import executive_summary_send, stakeholder_teams
+from roles.services.swaps import calendar_feed_issue, swap_accept, swap_cancel, swap_decline, swap_request
 
 __all__ = [
     # IncidentError is what views catch (`except services.IncidentError`): RoleError is one.
     "ACK_SALT",
     "IncidentError",
+    "calendar_feed_issue",
     "NotAllowed",
     "RoleError",
     "checklist_tick",
@@ -53,4 +56,8 @@ __all__ = [
     "role_assign",
     "role_release",
     "stakeholder_teams",
+    "swap_accept",
+    "swap_cancel",
+    "swap_decline",
+    "swap_request",
 ]
