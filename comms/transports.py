@@ -54,6 +54,9 @@ _ADDRESS_STAND_IN = "recipient-3f9c1a@stand-in.invalid"
 _KEY_STAND_IN = "k" * 32
 
 
+# What an attachment in a message's context needs (build_email).
+ATTACHMENT_KEYS = ("filename", "content_type", "content")
+
 class SendError(Exception):
     def __init__(self, text: str, *, permanent: bool, connection_lost: bool = False) -> None:
         super().__init__(text)
@@ -95,6 +98,11 @@ def build_email(
 
 class EmailSession:
     """One connection to the mail server for a whole batch of deliveries."""
+    # Files the caller put in the context (a review meeting's calendar file):
+    # [{"filename", "content_type", "content"}], text only.
+    for attachment in (message.context or {}).get("attachments") or []:
+        if isinstance(attachment, dict) and all(isinstance(attachment.get(k), str) for k in ATTACHMENT_KEYS):
+            email.attach(attachment["filename"], attachment["content"], attachment["content_type"])
 
     def __init__(self) -> None:
         self.connection = mailers.default

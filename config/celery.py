@@ -25,6 +25,9 @@ app.conf.beat_schedule["roles-handover-prompts"] = {"task": "roles.handover_prom
 app.conf.beat_schedule["roles-reminders"] = {"task": "roles.reminders_send", "schedule": 60.0}
 # Integrations: `/incident status stalk` posts the status to its Slack channel every 30 seconds.
 app.conf.beat_schedule["integrations-slack-stalks"] = {
+# After incidents (reviews): review due soon or overdue, meeting tomorrow, follow-up
+# overdue, the weekly team digest; each sent once (its dedup key), so every 5 minutes is fine.
+app.conf.beat_schedule["reviews-reminders"] = {"task": "reviews.reminders_send", "schedule": 300.0}
     "task": "integrations.tasks.slack_stalks_post",
     "schedule": 30.0,
 }

@@ -90,3 +90,16 @@ def env_severity_minutes(name: str, default: dict[int, int]) -> dict[int, int]:
             raise ImproperlyConfigured(f"{name}: severity must be 1-5 and minutes at least 1 in {item!r}")
         table[sev] = mins
     return table
+
+
+def env_severities(name: str, default: list[int]) -> frozenset[int]:
+    """A set of severities such as "1,2" (SEV-1 and SEV-2); empty means none."""
+    value = os.environ.get(name)
+    if value is None:
+        return frozenset(default)
+    severities = set()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        if not (item.isascii() and item.isdigit()) or not 1 <= int(item) <= 5:
+            raise ImproperlyConfigured(f"{name} must list severities 1-5 such as 1,2, not {value!r}")
+        severities.add(int(item))
+    return frozenset(severities)

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_severity_minutes, env_str, env_url
+from config.env import env_bool, env_int, env_list, env_severities, env_severity_minutes, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, cache, mail).
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "roles",
     "incidents",
     "accounts",
+    "reviews",
     "comms",
     "rest_framework",
     "drf_spectacular",
@@ -449,3 +450,21 @@ ROLES_HANDOVER_LEAD_MINUTES = env_int("ROLES_HANDOVER_LEAD_MINUTES", 15, minimum
 ROLES_HANDOVER_WINDOW_HOURS = env_int("ROLES_HANDOVER_WINDOW_HOURS", 8, minimum=1)
 # On-call calendar feeds (.ics) list shifts this many days ahead (and the past week).
 ROLES_CALENDAR_FEED_DAYS = env_int("ROLES_CALENDAR_FEED_DAYS", 60, minimum=1)
+
+# --- Reviews: post-incident reviews, follow-ups, insights ---------------------------------
+# Resolving an incident of these severities drafts its review; others get one on demand.
+REVIEWS_AUTO_SEVERITIES = env_severities("REVIEWS_AUTO_SEVERITIES", [1, 2])
+# A review is due this many business days (Monday to Friday) after resolution, per severity.
+REVIEWS_DUE_BUSINESS_DAYS = env_severity_minutes(
+    "REVIEWS_DUE_BUSINESS_DAYS", {1: 5, 2: 5, 3: 10, 4: 10, 5: 10}
+)
+# The owner is reminded once when the due date is this many days away, and once when it has passed.
+REVIEWS_DUE_SOON_DAYS = env_int("REVIEWS_DUE_SOON_DAYS", 2, minimum=1)
+# Attendees are reminded of the review meeting this many hours before it.
+REVIEWS_MEETING_REMINDER_HOURS = env_int("REVIEWS_MEETING_REMINDER_HOURS", 24, minimum=1)
+# A follow-up created by a patch or workaround decision is due this many days later.
+REVIEWS_DECISION_FOLLOW_UP_DAYS = env_int("REVIEWS_DECISION_FOLLOW_UP_DAYS", 14, minimum=1)
+# The weekly digest of open and overdue follow-ups goes to each team on this weekday (0 = Monday).
+REVIEWS_DIGEST_WEEKDAY = env_int("REVIEWS_DIGEST_WEEKDAY", 0, minimum=0)
+if REVIEWS_DIGEST_WEEKDAY > 6:
+    raise ImproperlyConfigured("REVIEWS_DIGEST_WEEKDAY is 0 (Monday) to 6 (Sunday)")

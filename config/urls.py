@@ -22,6 +22,7 @@ urlpatterns = [
     path("status/", include("statuspage.urls")),
     path("incidents/", include("statuspage.room_urls")),
     path("", include("incidents.urls")),
+    path("", include("reviews.urls")),
     path("", include("roles.urls")),
 ]
 

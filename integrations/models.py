@@ -112,6 +112,10 @@ class WebhookEvent(models.TextChoices):
     CHANGE = "incident.change", "Change made, restored or kept"
     VERIFICATION = "incident.verification", "Verification step recorded"
     CONTACTS = "incident.contacts_changed", "Where to join changed"
+    # After the incident (reviews/hooks.py).
+    REVIEW_PUBLISHED = "review.published", "Post-incident review published"
+    FOLLOW_UP_CREATED = "follow_up.created", "Follow-up created"
+    FOLLOW_UP_UPDATED = "follow_up.updated", "Follow-up updated"
 
 
 def all_webhook_events() -> list[str]:

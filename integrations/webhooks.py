@@ -197,6 +197,44 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
     return sent
 
 
+def webhooks_for_review_event(
+    *, event: str, incident: Incident, key: str, subject: str, body: str, document: dict
+) -> int:
+    """review.published, follow_up.created, follow_up.updated (reviews/hooks.py), like the entry events.
+
+    Called by the reviews services in their transaction; `key` is unique per
+    occurrence (a follow-up's revision), so each subscriber gets each event once.
+    """
+    if event not in WebhookEvent.values or not _any_subscription():
+        return 0
+    active = OutgoingWebhook.objects.filter(is_active=True, channel__is_active=True).select_related("channel")
+    subscriptions = [
+        s
+        for s in active
+        if (s.include_restricted or not incident.is_security)
+        and isinstance(s.events, list)
+        and event in s.events
+    ]
+    context = {"event": event, "incident": incident_document(incident), **document}
+    sent = 0
+    for subscription in subscriptions:
+        try:
+            message_send_or_record_refusal(
+                kind="webhook_event",
+                subject=subject[:300],
+                body=body or subject,
+                recipients=[Recipient(channel=subscription.channel)],
+                incident=incident,
+                dedup_key=f"hook:{subscription.pk}:{key}:{event}"[:200],
+                context=context,
+            )
+        except CommsError:
+            logger.warning("Webhook %s skipped for %s", subscription.pk, key, exc_info=True)
+            continue
+        sent += 1
+    return sent
+
+
 # --- Subscriptions ---------------------------------------------------------------------------------
 
 

@@ -59,7 +59,8 @@ class IncidentStatus(models.TextChoices):
     POSTMORTEM = "postmortem", "Postmortem"
 
 
-# What a liaison may publish; `postmortem` is in the enumeration but written by no one yet.
+# What a liaison may publish in an update; `postmortem` is set by statuspage_publish_postmortem
+# (a published post-incident review), as Statuspage does.
 PUBLISHABLE_STATUSES = (
     IncidentStatus.INVESTIGATING,
     IncidentStatus.IDENTIFIED,
@@ -227,6 +228,9 @@ class PublicIncident(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     monitoring_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The customer-facing postmortem (from a published review); the status becomes `postmortem`.
+    postmortem_body = models.TextField(blank=True, max_length=10000)
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

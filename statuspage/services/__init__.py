@@ -42,6 +42,7 @@ from statuspage.services.updates import (
     UpdatePlan,
     component_change_status,
     statuspage_check_update,
+    statuspage_publish_postmortem,
     statuspage_publish_update,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "public_changed",
     "record_component_status",
     "statuspage_check_update",
+    "statuspage_publish_postmortem",
     "statuspage_publish_update",
     "statuspage_tick",
     "subscriber_confirm",

@@ -277,3 +277,51 @@ def statuspage_publish_update(
     if plan.deliver_notifications:
         fan_out_on_commit(PublicUpdate, update.pk)
     return update
+
+
+@transaction.atomic
+def statuspage_publish_postmortem(*, incident: Incident, by: AbstractBaseUser, body: str) -> PublicIncident:
+    """Tell customers what happened and what changes, after the review (Statuspage's "postmortem").
+
+    The public incident shows the text and its status becomes `postmortem` (the v2
+    JSON says so, as Statuspage's does). Only an incident that customers saw and that
+    is resolved on the page has one; subscribers are not notified again.
+    """
+    Incident.objects.select_for_update().filter(pk=incident.pk).first()
+    if not permissions.may_publish_for(by, incident):
+        raise StatuspageError(
+            "Only the customer liaison or the incident commander of this incident (or an admin) "
+            "can publish on the status page."
+        )
+    body = (body or "").strip()
+    if not body:
+        raise StatuspageError("A postmortem needs some text.")
+    if len(body) > MAX_BODY:
+        raise StatuspageError(f"The postmortem is longer than {MAX_BODY} characters.")
+    public_incident = PublicIncident.objects.select_for_update().filter(incident=incident).first()
+    if public_incident is None:
+        raise StatuspageError(
+            "This incident was never on the status page: there is no public incident to add a postmortem to."
+        )
+    if public_incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM):
+        raise StatuspageError("Resolve the incident on the status page before publishing its postmortem.")
+    now = timezone.now()
+    public_incident.postmortem_body = body
+    public_incident.postmortem_published_at = now
+    public_incident.status = IncidentStatus.POSTMORTEM
+    public_incident.resolved_at = public_incident.resolved_at or now
+    public_incident.updated_at = now
+    public_incident.save()
+    timeline_record(
+        incident=incident,
+        kind=TimelineEntry.Kind.PUBLIC_UPDATE,
+        body=f"Postmortem published on the status page: “{public_incident.name}”\n\n{body}",
+        author=by,
+        data={
+            "public_incident": public_incident.public_id,
+            "postmortem": True,
+            "status": IncidentStatus.POSTMORTEM,
+        },
+    )
+    refresh_on_commit(public_incident.public_id)
+    return public_incident

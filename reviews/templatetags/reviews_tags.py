@@ -1,0 +1,50 @@
+"""The dashboard's "my open follow-ups" and the room's review card.
+
+Inclusion tags, so that incidents (below reviews) stays unaware of this app:
+its templates only `{% load reviews_tags %}`.
+"""
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+
+from reviews import metrics, selectors
+from reviews.models import FollowUp, Review
+
+register = template.Library()
+
+
+@register.inclusion_tag("reviews/_my_follow_ups.html", takes_context=True)
+def my_follow_ups(context) -> dict:
+    user = context["request"].user
+    rows, total = selectors.my_open_follow_ups(user)
+    return {"follow_ups": rows, "total": total, "today": timezone.localdate()}
+
+
+@register.inclusion_tag("reviews/_review_card.html", takes_context=True)
+def review_card(context) -> dict:
+    incident = context["incident"]
+    review = Review.objects.filter(incident=incident).select_related("owner").first()
+    counts = {
+        "open": incident.follow_ups.filter(state__in=FollowUp.OPEN_STATES).count(),
+        "all": incident.follow_ups.count(),
+    }
+    return {"incident": incident, "review": review, "counts": counts, "csrf_token": context.get("csrf_token")}
+
+
+@register.filter
+def when(value: str | None) -> str:
+    """An ISO time from a review's record, in the portal's time zone: "Dec 2, 09:21"."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return timezone.localtime(moment).strftime("%b %-d, %H:%M")
+
+
+@register.filter
+def duration(seconds) -> str:
+    return metrics.human(seconds)
