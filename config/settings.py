@@ -56,6 +56,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    # Single sign-on through the company's identity provider, and two-factor authentication.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     # The apps, from the top layer down (see the import-linter contract in pyproject.toml).
     "config",
     "integrations",
@@ -86,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After sign-in: an administrator without a second factor sets one up first (when required).
+    "accounts.middleware.admin_mfa_middleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.sign_in",
             ],
         },
     }
@@ -244,6 +251,76 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# --- Single sign-on (OpenID Connect) -----------------------------------------------
+# Okta, Google Workspace, Keycloak, Authentik, Entra ID...: with OIDC_ISSUER set, the
+# sign-in page offers "Sign in with <OIDC_PROVIDER_NAME>" (allauth's OpenID Connect
+# provider, PKCE on). Register <SITE_URL>/accounts/oidc/sso/login/callback/ at the
+# identity provider. A person is matched to an existing account by the e-mail address
+# the provider vouches for; only OIDC_ALLOWED_EMAIL_DOMAINS are let in (empty: any).
+OIDC_ISSUER = env_url("OIDC_ISSUER", "", schemes={"http", "https"}).rstrip("/")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_SCOPES = env_list("OIDC_SCOPES", ["openid", "profile", "email"])
+OIDC_ALLOWED_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in env_list("OIDC_ALLOWED_EMAIL_DOMAINS", [])]
+# Off: only people an administrator created sign in (matched by e-mail); on: a new
+# person from an allowed domain gets an account at their first sign-in.
+OIDC_CREATE_USERS = env_bool("OIDC_CREATE_USERS", False)
+# On: the password form signs in only the break-glass addresses (superusers), for when
+# the identity provider is down; everyone else signs in through it.
+OIDC_SSO_ONLY = env_bool("OIDC_SSO_ONLY", False)
+OIDC_BREAK_GLASS_EMAILS = [e.lower() for e in env_list("OIDC_BREAK_GLASS_EMAILS", [])]
+if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+if OIDC_SSO_ONLY and not OIDC_ISSUER:
+    raise ImproperlyConfigured("OIDC_SSO_ONLY needs an identity provider: set OIDC_ISSUER")
+if OIDC_SSO_ONLY and not OIDC_BREAK_GLASS_EMAILS:
+    raise ImproperlyConfigured(
+        "OIDC_SSO_ONLY needs OIDC_BREAK_GLASS_EMAILS: an administrator who can still sign in "
+        "with a password when the identity provider is down"
+    )
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": OIDC_ISSUER,
+                    "scope": OIDC_SCOPES,
+                    # The provider is the company's own, chosen by an administrator:
+                    # the address it signs for is the person's (within the allowed domains).
+                    "verified_email": True,
+                    "email_authentication": True,
+                },
+            }
+        ]
+        if OIDC_ISSUER
+        else [],
+    }
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+
+# --- Two-factor authentication (allauth's MFA: TOTP apps, security keys, recovery codes) ---
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Coolhead")
+# Addresses are set by administrators (sign-up is closed), so an unverified one is no way
+# to lock its owner out with someone else's authenticator.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# WebAuthn needs a secure origin; the embedded http://127.0.0.1 mode is one only to browsers.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# On: an administrator (staff or superuser) without a second factor can open nothing but
+# the pages that set one up (accounts/middleware.py).
+ACCOUNTS_MFA_REQUIRED_FOR_ADMINS = env_bool("ACCOUNTS_MFA_REQUIRED_FOR_ADMINS", False)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
