@@ -1,4 +1,4 @@
-"""A worked SEV-1, as the services make it: roles, a page answered, a change, a patch, public updates, resolved."""
+"""A worked SEV-1 as the services make it: roles, a page answered, a change, a patch, public updates."""
 
 from datetime import timedelta
 

@@ -25,7 +25,9 @@ def test_resolving_a_sev1_drafts_its_review_owned_by_the_ic_due_in_five_business
     resolved_day = timezone.localtime(incident.resolved_at).date()
     assert review.due_on == add_business_days(resolved_day, 5)
     assert review.due_on.weekday() < 5
-    assert incident.timeline.filter(data__review=review.pk, body__startswith="Post-incident review drafted").exists()
+    assert incident.timeline.filter(
+        data__review=review.pk, body__startswith="Post-incident review drafted"
+    ).exists()
     # The TODO of the room is linked to the review that came after it.
     assert review.follow_ups.filter(title="Alert on pool saturation").exists()
 
@@ -73,7 +75,10 @@ def test_reopen_and_resolve_again_keeps_one_review_and_updates_a_published_recor
     assert review.published_record["reopen_count"] == 1
     assert review.published_record["milestones"]["resolved"] == incident.resolved_at.isoformat()
     assert review.published_record["milestones"]["resolved"] != first_resolved
-    assert ReviewAmendment.objects.filter(review=review, body__contains="reopened and resolved again").count() == 1
+    assert (
+        ReviewAmendment.objects.filter(review=review, body__contains="reopened and resolved again").count()
+        == 1
+    )
 
 
 def test_a_draft_review_follows_the_incident_through_a_reopen():
