@@ -14,7 +14,9 @@ from roles.models import (
     RoleAssignment,
     RotationLayer,
     Schedule,
+    ScheduleEvent,
     Service,
+    ShiftSwap,
     Team,
     Weekday,
     generate_integration_key,
@@ -171,12 +173,30 @@ class OverrideInline(admin.TabularInline):
     verbose_name_plural = f"overrides — {OVERRIDE_RULE}"
 
 
+class ScheduleHistoryInline(admin.TabularInline):
+    """Swaps asked for, accepted, declined, cancelled; calendar addresses rotated (roles.services.swaps)."""
+
+    model = ScheduleEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "actor", "text", "swap")
+    readonly_fields = fields
+    ordering = ("-created_at", "-pk")
+    verbose_name_plural = "history (shift swaps, calendar addresses)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
     list_display = ("name", "role", "team", "primary_now", "backup_now", "escalation_minutes")
     list_select_related = ("team",)
     search_fields = ("name", "description")
-    inlines = [RotationLayerInline, OverrideInline]
+    inlines = [RotationLayerInline, OverrideInline, ScheduleHistoryInline]
     readonly_fields = ("now_and_next", "override_rule")
     fieldsets = (
         (None, {"fields": ("name", "description", "team", "role", "escalation_minutes")}),
@@ -232,6 +252,23 @@ class PageAdmin(admin.ModelAdmin):
 class ExecutiveSummaryAdmin(admin.ModelAdmin):
     list_display = ("incident", "sent_at", "sent_by", "severity")
     list_select_related = ("incident", "sent_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Shift swaps (asked for and answered on the on-call calendar, not here) -----------------------
+
+
+@admin.register(ShiftSwap)
+class ShiftSwapAdmin(admin.ModelAdmin):
+    list_display = ("pk", "schedule", "level", "requester", "colleague", "starts_at", "ends_at", "status")
+    list_filter = ("status", "schedule")
+    list_select_related = ("schedule", "requester", "colleague")
+    readonly_fields = [f.name for f in ShiftSwap._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -226,3 +226,12 @@ def test_someone_else_cannot_accept_through_the_page(client, afternoon, iris):
     response = client.post(reverse("roles:swap_accept", args=[afternoon.pk]))
     assert response.status_code == 403
     assert not Override.objects.exists()
+
+
+def test_the_admin_shows_swaps_and_the_schedule_history(client, afternoon, admin, ic_schedule):
+    client.force_login(admin)
+    page = client.get(reverse("admin:roles_schedule_change", args=[ic_schedule.pk]))
+    assert page.status_code == 200
+    assert "Dev Deputy asked Sam Scribe to cover" in page.content.decode()
+    swaps = client.get(reverse("admin:roles_shiftswap_changelist"))
+    assert swaps.status_code == 200 and "sam.scribe" in swaps.content.decode()
