@@ -31,6 +31,7 @@ outbox and must not tell anyone about the inside of the network.
 import ipaddress
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit
 
@@ -248,3 +249,41 @@ def resolve(url: str) -> Target:
         path=path,
         addresses=tuple(str(a) for a in addresses),
     )
+
+
+# --- Hosts a library connects to (apprise) --------------------------------------------------------
+
+
+def host_refusal(host: str) -> str | None:
+    """Why the portal would refuse to connect to this host, as far as that is known without DNS; None if not.
+
+    For URLs the portal does not send itself (an apprise URL such as
+    ntfys://ntfy.example.com/topic): the same early check as url_refusal().
+    """
+    try:
+        host = normalise_host(host)
+        if host not in allowed_hosts():
+            _check_host(host)
+    except AddressRefused as error:
+        return str(error)
+    return None
+
+
+def check_resolved(host: str, resolved: Sequence[str]) -> None:
+    """Raise AddressRefused unless a connection to `host` at these resolved addresses is allowed.
+
+    For a library that resolves a name itself (apprise, through requests): the
+    transport checks each of its lookups with this, and the library connects
+    to exactly the addresses that passed, as resolve() guarantees for webhooks.
+    """
+    host = normalise_host(host)
+    if host in allowed_hosts():
+        return
+    if _check_host(host) is not None:
+        return  # an IP literal, public
+    try:
+        found = [ipaddress.ip_address(address) for address in resolved]
+    except ValueError:
+        found = []
+    if not found or not all(is_public_address(address) for address in found):
+        raise AddressRefused(f"{_NOT_PUBLIC}: {host} resolves to an address that is not public.")

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from comms import permissions, services
-from comms.models import Channel, Delivery, Message
+from comms.models import Channel, ContactMethod, Delivery, Message
 from comms.services import CommsError
 
 
@@ -170,3 +170,23 @@ class DeliveryAdmin(OutboxAdmin):
             except CommsError as error:
                 self.message_user(request, str(error), messages.WARNING)
         self.message_user(request, f"{done} deliveries queued again.")
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(admin.ModelAdmin):
+    """People add their own on their profile page; the admin sees what may be shown and may remove one.
+
+    The URL is never shown (it is stored encrypted and may be a credential).
+    """
+
+    list_display = ["user", "label", "service", "hint", "created_at", "last_test_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "label", "service"]
+    fields = ["user", "label", "service", "hint", "created_at", "last_test_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -37,10 +37,12 @@ class Channel(models.Model):
         SLACK = "slack", "Slack-style incoming webhook"
         WEBHOOK = "webhook", "Signed JSON webhook"
         IN_APP = "in_app", "In-app notification"
+        APPRISE = "apprise", "Personal contact method (apprise: push, SMS, chat)"
 
-    # The two channels every installation has; get-or-created by slug.
+    # The channels every installation has; get-or-created by slug.
     EMAIL_SLUG = "email"
     IN_APP_SLUG = "in-app"
+    APPRISE_SLUG = "contact-methods"
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
@@ -107,6 +109,42 @@ class Channel(models.Model):
             raise ValidationError(errors)
 
 
+class ContactMethod(models.Model):
+    """A way to reach one person besides the bell and their account e-mail: an apprise URL.
+
+    The URL may be a credential (a bot token, a password for a self-hosted
+    ntfy): it is stored only encrypted (comms/crypto.py) and never shown again
+    after saving; `hint` is what every display shows instead.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods"
+    )
+    label = models.CharField(max_length=60, help_text="The person's own name for it: “Phone (ntfy)”.")
+    service = models.CharField(max_length=100, editable=False, help_text="apprise's name for the service.")
+    hint = models.CharField(
+        max_length=300, editable=False, help_text="What may be shown of the URL: scheme and server only."
+    )
+    url_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The outcome of the last "Send test", for the profile page.
+    last_test_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user", "label", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "label"], name="contact_method_label_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.service})"
+
+    @property
+    def shown(self) -> str:
+        """How displays name it: label, service and hint; never the URL."""
+        return f"{self.label} · {self.service} · {self.hint}"
+
+
 class Message(models.Model):
     """What was said, once, whatever the number of recipients."""
 
@@ -121,6 +159,7 @@ class Message(models.Model):
         SUBSCRIBER_CONFIRMATION = "subscriber_confirmation", "Subscriber confirmation"
         WEBHOOK_EVENT = "webhook_event", "Webhook event"
         ACCOUNT = "account", "Account mail"
+        CONTACT_TEST = "contact_test", "Contact method test"
         OTHER = "other", "Other"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -237,7 +276,16 @@ class Delivery(models.Model):
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
-    address = models.CharField(max_length=500, blank=True, help_text="E-mail address or webhook URL.")
+    address = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="E-mail address or webhook URL; for a contact method, only what may be shown of it.",
+    )
+    # Contact methods (channel kind "apprise"): the URL is read, decrypted, when
+    # sending. SET_NULL: a method removed later is a dead delivery, not a lost record.
+    contact_method = models.ForeignKey(
+        ContactMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
     # SET_NULL: removing a person must not erase the record of what was sent to them.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
@@ -265,6 +313,10 @@ class Delivery(models.Model):
             models.Index(fields=["state", "next_attempt_at"]),
             models.Index(fields=["state", "lease_expires_at"]),
             models.Index(fields=["user", "channel", "read_at"]),
+            # /metrics counts what was sent since its last scrape (comms/metrics.py).
+            models.Index(
+                fields=["sent_at"], name="comms_delivery_sent_at", condition=models.Q(sent_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -284,8 +336,25 @@ class Delivery(models.Model):
             host = parts.hostname or ""
             where = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}/…"
             return f"{self.user} ({where})" if self.user_id else where
+        if self.address and self.channel.kind == Channel.Kind.APPRISE:
+            return f"{self.user} ({self.address})" if self.user_id else self.address
         if self.address:
             return self.address
         if self.user_id:
             return str(self.user)
         return self.channel.name
+
+
+class DeliveryTally(models.Model):
+    """Running totals of sent deliveries for /metrics (comms/metrics.py): each is counted once.
+
+    One row. A scrape adds the deliveries sent after `counted_until` and before
+    a settling margin, so it reads what is new, not the whole outbox again.
+    `totals`: {channel kind: {"count": n, "seconds": total latency, "buckets": [n per bound]}}.
+    """
+
+    counted_until = models.DateTimeField()
+    totals = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"Deliveries sent, counted until {self.counted_until:%Y-%m-%d %H:%M:%S}"

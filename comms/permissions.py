@@ -67,3 +67,12 @@ def may_use_outbox(user: Person) -> bool:
         return True
     commanded = commanded_subjects(user)
     return commanded is not None and commanded.exists()
+
+
+# --- Contact methods --------------------------------------------------------------------------
+
+
+def may_manage_contact_method(user: Person, method) -> bool:
+    """A person adds, tests and removes their own contact methods; nobody else does (an admin
+    removes one in the admin). Sending a test to someone else's phone would be a way to pester them."""
+    return bool(user.is_authenticated and user.is_active and method.user_id == user.pk)

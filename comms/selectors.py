@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from comms import permissions
-from comms.models import Channel, Delivery, Message
+from comms.models import Channel, ContactMethod, Delivery, Message
 
 
 def email_channel() -> Channel:
@@ -21,6 +21,18 @@ def in_app_channel() -> Channel:
         slug=Channel.IN_APP_SLUG, defaults={"name": "In-app", "kind": Channel.Kind.IN_APP}
     )
     return channel
+
+
+def contact_methods_channel() -> Channel:
+    """The system channel for people's own contact methods (apprise URLs; created on first use)."""
+    channel, _ = Channel.objects.get_or_create(
+        slug=Channel.APPRISE_SLUG, defaults={"name": "Contact methods", "kind": Channel.Kind.APPRISE}
+    )
+    return channel
+
+
+def contact_methods_of(user: AbstractBaseUser) -> QuerySet[ContactMethod]:
+    return ContactMethod.objects.filter(user=user).order_by("label", "pk")
 
 
 # --- Notifications (the bell) ----------------------------------------------------

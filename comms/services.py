@@ -34,10 +34,10 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from comms import transports
-from comms.models import LAST_ERROR_MAX_LENGTH, Channel, Delivery, Message, validate_http_url
-from comms.selectors import email_channel, in_app_channel
-from core.errors import DomainError
+from comms import apprise_urls, crypto, permissions, transports
+from comms.models import LAST_ERROR_MAX_LENGTH, Channel, ContactMethod, Delivery, Message, validate_http_url
+from comms.selectors import contact_methods_channel, email_channel, in_app_channel
+from core.errors import DomainError, NotAllowed
 from core.tasks import enqueue
 from core.text import one_line
 
@@ -73,6 +73,7 @@ class Recipient:
     channel: Channel  # how it travels
     address: str = ""  # e-mail address, or URL for a webhook; "" = the user's e-mail / the channel's URL
     user: AbstractBaseUser | None = None  # the person (needed for in-app; recorded for the others)
+    contact_method: ContactMethod | None = None  # the person's own (channel kind apprise)
 
 
 # --- Writing to the outbox -------------------------------------------------------------
@@ -107,6 +108,10 @@ def _check_secret_values(values: Sequence[str]) -> list[str]:
     if len(values) > 20 or not all(isinstance(v, str) and 8 <= len(v) <= 2000 for v in values):
         raise CommsError("Secret values are at most 20 texts of 8 to 2,000 characters.")
     return values
+
+
+def recipient_for_method(method: ContactMethod) -> Recipient:
+    return Recipient(channel=contact_methods_channel(), user=method.user, contact_method=method)
 
 
 def _resolve(recipient: Recipient) -> tuple[Channel, str, AbstractBaseUser | None]:
@@ -144,6 +149,16 @@ def _resolve(recipient: Recipient) -> tuple[Channel, str, AbstractBaseUser | Non
             raise CommsError(f"{address!r} is not an http(s) URL for the {channel.name!r} webhook.") from None
         if len(address) > 500:
             raise CommsError("A webhook URL may be at most 500 characters.")
+    elif channel.kind == Channel.Kind.APPRISE:
+        method = recipient.contact_method
+        if not isinstance(method, ContactMethod) or method.pk is None:
+            raise CommsError("A contact-method recipient needs the saved contact method.")
+        if user is None or method.user_id != user.pk:
+            raise CommsError("A contact method reaches only the person it belongs to.")
+        if not user.is_active:
+            raise CommsError(f"{user} is no longer active.")
+        # Never the URL: the delivery row is shown in the outbox.
+        address = f"{method.label} · {method.hint}"[:500]
     else:  # pragma: no cover - a kind added without a sender
         raise CommsError(f"The channel {channel.name!r} has an unknown kind.")
     return channel, address, user
@@ -216,15 +231,16 @@ def message_send(
         raise CommsError("A message needs at least one recipient.")
     secret_values = _check_secret_values(secret_values)
 
-    resolved: list[tuple[Channel, str, AbstractBaseUser | None]] = []
-    seen: set[tuple[int, str, int | None]] = set()
+    resolved: list[tuple[Channel, str, AbstractBaseUser | None, ContactMethod | None]] = []
+    seen: set[tuple[int, str, int | None, int | None]] = set()
     for recipient in recipients:
         channel, address, user = _resolve(recipient)
-        key = (channel.pk, address.lower(), user.pk if user is not None else None)
+        method = recipient.contact_method if channel.kind == Channel.Kind.APPRISE else None
+        key = (channel.pk, address.lower(), user.pk if user is not None else None, method and method.pk)
         if key not in seen:  # the same person twice on the same path gets it once
             seen.add(key)
-            resolved.append((channel, address, user))
-    if sensitive and any(channel.kind == Channel.Kind.IN_APP for channel, _, _ in resolved):
+            resolved.append((channel, address, user, method))
+    if sensitive and any(channel.kind == Channel.Kind.IN_APP for channel, *_ in resolved):
         # The bell keeps what it shows for ever; a secret must leave and be erased.
         raise CommsError("A message that carries a secret goes by e-mail or webhook, not to the bell.")
 
@@ -260,6 +276,7 @@ def message_send(
             channel=channel,
             address=address,
             user=user,
+            contact_method=method,
             idempotency_key=uuid.uuid4().hex,
             next_attempt_at=now,
             **(
@@ -268,7 +285,7 @@ def message_send(
                 else {}
             ),
         )
-        for channel, address, user in resolved
+        for channel, address, user, method in resolved
     ]
     created = Delivery.objects.bulk_create(deliveries, batch_size=1000)
     to_send = [(d.pk, d.channel.kind) for d in created if d.state == Delivery.State.PENDING]
@@ -359,12 +376,18 @@ def message_refused(
             address = user.email
         elif not address and channel.is_webhook:
             address = channel.url
+        method = recipient.contact_method if channel.kind == Channel.Kind.APPRISE else None
+        if not isinstance(method, ContactMethod) or method.pk is None:
+            method = None
+        elif not address:
+            address = f"{method.label} · {method.hint}"
         deliveries.append(
             Delivery(
                 message=message,
                 channel=channel,
                 address=str(address)[:500],
                 user=user,
+                contact_method=method,
                 state=Delivery.State.DEAD,
                 last_error=_truncate(f"Not sent: {reason}"),
                 idempotency_key=uuid.uuid4().hex,
@@ -397,8 +420,10 @@ def message_send_or_record_refusal(**message) -> Message:
         raise
 
 
-# A short wait for the broker when enqueuing on commit; the sweeper does the rest.
-ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# No waiting for the broker when enqueuing on commit: each retry against a frozen
+# Redis would cost the request another socket timeout (core/tasks.py); the sweeper
+# enqueues what did not go.
+ENQUEUE_RETRY_POLICY = {"max_retries": 0}
 
 
 def enqueue_deliveries(items: Sequence[tuple[int, str]]) -> None:
@@ -465,6 +490,92 @@ def notifications_mark_read(*, user: AbstractBaseUser, delivery_ids: Sequence[in
     return qs.update(read_at=timezone.now())
 
 
+# --- Contact methods (a person's own apprise URLs) -----------------------------------------------
+
+# A person's contact methods: enough for phone, SMS and a chat or two.
+MAX_CONTACT_METHODS = 10
+
+
+class ContactMethodNotAllowed(CommsError, NotAllowed):
+    """Someone else's contact method (a 403)."""
+
+
+@transaction.atomic
+def contact_method_add(*, user: AbstractBaseUser, label: str, url: str) -> ContactMethod:
+    """Check an apprise URL and keep it, encrypted, as one of the person's contact methods.
+
+    The URL is checked as far as that goes without sending (an accepted scheme,
+    a URL apprise understands, a public server); "Send test" tries it. Nothing
+    logged or stored in clear says more of it than `hint`.
+    """
+    label = one_line(label if isinstance(label, str) else "", 60)
+    if not label:
+        raise CommsError("Give the contact method a name, such as “Phone (ntfy)”.")
+    try:
+        target = apprise_urls.describe(url)
+    except apprise_urls.AppriseUrlRefused as error:
+        raise CommsError(str(error)) from None
+    # Locks the person's row: two adds at once cannot both pass the checks below.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    methods = ContactMethod.objects.filter(user=user)
+    if methods.filter(label=label).exists():
+        raise CommsError(f"You have a contact method named “{label}” already: choose another name.")
+    if methods.count() >= MAX_CONTACT_METHODS:
+        raise CommsError(f"At most {MAX_CONTACT_METHODS} contact methods: remove one first.")
+    method = ContactMethod.objects.create(
+        user=user,
+        label=label,
+        service=target.service[:100],
+        hint=target.hint[:300],
+        url_encrypted=crypto.encrypt(url.strip()),
+    )
+    logger.info("Contact method %s (%s) added for user %s", method.pk, method.service, user.pk)
+    return method
+
+
+@transaction.atomic
+def contact_method_remove(*, method: ContactMethod, by: AbstractBaseUser) -> None:
+    """Remove it; deliveries already written keep their record and end dead when their turn comes."""
+    if not permissions.may_manage_contact_method(by, method):
+        raise ContactMethodNotAllowed("This contact method is not yours.")
+    logger.info("Contact method %s removed by user %s", method.pk, by.pk)
+    method.delete()
+
+
+@transaction.atomic
+def contact_method_test(*, method: ContactMethod, by: AbstractBaseUser) -> Delivery:
+    """Write a test message to the method through the outbox; returns its one delivery.
+
+    Like every message it is recorded, retried and shown in the outbox. The
+    profile page then tries it at once (delivery_try_now) to show the answer.
+    """
+    if not permissions.may_manage_contact_method(by, method):
+        raise ContactMethodNotAllowed("This contact method is not yours.")
+    now = timezone.now()
+    message = message_send(
+        kind=Message.Kind.CONTACT_TEST,
+        subject=f"Coolhead test: {method.label}",
+        body=(
+            f"This is a test of your contact method “{method.label}”. If you read this, Coolhead "
+            "can page you here."
+        ),
+        recipients=[recipient_for_method(method)],
+    )
+    ContactMethod.objects.filter(pk=method.pk).update(last_test_at=now)
+    return message.deliveries.get()
+
+
+def delivery_try_now(*, delivery: Delivery) -> Delivery:
+    """Send this delivery in the caller's process if no worker has claimed it yet; its state after.
+
+    The same claim as a worker's: whichever comes first sends it, once. Not
+    inside a transaction (the claim and the outcome commit at once).
+    """
+    deliveries_send(delivery_ids=[delivery.pk])
+    delivery.refresh_from_db()
+    return delivery
+
+
 # --- Delivering (the worker side) ------------------------------------------------------------
 
 
@@ -507,7 +618,7 @@ def deliveries_claim(*, delivery_ids: Sequence[int]) -> tuple[str, list[Delivery
     )
     claimed = list(
         Delivery.objects.filter(claim_token=token, state=Delivery.State.SENDING)
-        .select_related("message", "message__incident", "channel", "user")
+        .select_related("message", "message__incident", "channel", "user", "contact_method")
         .order_by("id")
     )
     return token, claimed

@@ -25,12 +25,17 @@ A receiver verifies it like this (compare in constant time, reject old timestamp
 import functools
 import hashlib
 import hmac
+import http
 import http.client
 import json
+import logging
+import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
+from contextlib import contextmanager
 from email import policy as email_policy
 
 from django.conf import settings
@@ -38,7 +43,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.serializers.json import DjangoJSONEncoder
 
-from comms import addresses
+from comms import addresses, apprise_urls, crypto
 from comms.models import Channel, Delivery
 
 USER_AGENT = "Coolhead-Webhook/1"
@@ -49,13 +54,13 @@ MAX_RESPONSE_BYTES = 2000
 MAX_ERROR_DETAIL_CHARS = 200
 
 
+# What an attachment in a message's context needs (build_email).
+ATTACHMENT_KEYS = ("filename", "content_type", "content")
+
 # Placeholders in the one copy of an e-mail built per batch (see EmailSession._raw_copy).
 _ADDRESS_STAND_IN = "recipient-3f9c1a@stand-in.invalid"
 _KEY_STAND_IN = "k" * 32
 
-
-# What an attachment in a message's context needs (build_email).
-ATTACHMENT_KEYS = ("filename", "content_type", "content")
 
 class SendError(Exception):
     def __init__(self, text: str, *, permanent: bool, connection_lost: bool = False) -> None:
@@ -93,16 +98,16 @@ def build_email(
         headers=headers,
     )
     email.attach_alternative(html, "text/html")
-    return email
-
-
-class EmailSession:
-    """One connection to the mail server for a whole batch of deliveries."""
     # Files the caller put in the context (a review meeting's calendar file):
     # [{"filename", "content_type", "content"}], text only.
     for attachment in (message.context or {}).get("attachments") or []:
         if isinstance(attachment, dict) and all(isinstance(attachment.get(k), str) for k in ATTACHMENT_KEYS):
             email.attach(attachment["filename"], attachment["content"], attachment["content_type"])
+    return email
+
+
+class EmailSession:
+    """One connection to the mail server for a whole batch of deliveries."""
 
     def __init__(self) -> None:
         self.connection = mailers.default
@@ -402,6 +407,131 @@ def _post_json(delivery: Delivery, payload: dict, *, secret: str = "") -> None:
     raise SendError(f"{summary}: {detail}" if detail else summary, permanent=not transient)
 
 
+# --- Contact methods (apprise) ---------------------------------------------------------------------
+#
+# apprise resolves and connects through requests itself. Every name it looks up
+# while sending, in this thread, is checked by the outbound address rule
+# (comms.addresses.check_resolved) inside socket.getaddrinfo, and what it
+# connects to is exactly what passed the check: the same guarantee as
+# _PinnedHTTPConnection gives webhooks, including hosts reached by a redirect
+# (apprise is told not to follow them) and the fixed API hosts of hosted
+# services (api.telegram.org). A proxy from the environment is a host like any
+# other: refused unless public or listed in OUTBOUND_ALLOWED_HOSTS.
+#
+# apprise's own log lines quote URLs, topics and tokens: its logger writes
+# nowhere (config/settings.py LOGGING). The outcome is read from the lines of
+# this thread's send, and the outbox gets only a status code or a fixed phrase.
+
+_apprise_guard = threading.local()
+
+
+def _guarded_getaddrinfo(real):
+    def getaddrinfo(host, port, *args, **kwargs):
+        found = real(host, port, *args, **kwargs)
+        if not getattr(_apprise_guard, "active", False):
+            return found
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            addresses.check_resolved(name, [sockaddr[0] for *_rest, sockaddr in found])
+        except addresses.AddressRefused as error:
+            _apprise_guard.refusal = str(error)
+            # What a resolver says of a name that does not exist: nothing is connected.
+            raise socket.gaierror(socket.EAI_NONAME, "refused by the outbound address rule") from None
+        return found
+
+    getaddrinfo.coolhead_guard = True
+    return getaddrinfo
+
+
+@contextmanager
+def _checked_lookups():
+    """Every lookup of this thread inside the block passes the outbound address rule, or fails."""
+    if not getattr(socket.getaddrinfo, "coolhead_guard", False):
+        # Installed once per process (again if something replaced it since):
+        # other threads pass through untouched.
+        socket.getaddrinfo = _guarded_getaddrinfo(socket.getaddrinfo)
+    _apprise_guard.active, _apprise_guard.refusal = True, None
+    try:
+        yield _apprise_guard
+    finally:
+        _apprise_guard.active = False
+
+
+class _ThreadRecords(logging.Handler):
+    """apprise's records from this thread only (a threaded worker sends several at once)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            try:
+                self.lines.append(record.getMessage())
+            except Exception:  # noqa: BLE001 - a malformed record says nothing we need
+                pass
+
+
+_APPRISE_STATUS = re.compile(r"error=(\d{3})\b")
+_APPRISE_CONNECTION = re.compile(r"connection error|socket|timed? ?out|i/o error", re.IGNORECASE)
+
+
+def _apprise_failure(service: str, lines: list[str], refusal: str | None) -> SendError:
+    """What went wrong, in words that never quote the URL (no line of apprise's is kept)."""
+    if refusal:
+        return SendError(f"Refused: {refusal}", permanent=True)
+    statuses = [int(m.group(1)) for line in lines for m in [_APPRISE_STATUS.search(line)] if m]
+    if statuses:
+        status = statuses[-1]
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        transient = status >= 500 or status in (408, 425, 429)
+        return SendError(f"{service} answered HTTP {status} {phrase}".strip(), permanent=not transient)
+    if any(_APPRISE_CONNECTION.search(line) for line in lines):
+        return SendError(f"Could not reach {service}", permanent=False)
+    return SendError(f"{service} did not accept the notification", permanent=False)
+
+
+def send_apprise(delivery: Delivery) -> None:
+    """Send one delivery to a person's contact method (an apprise URL, decrypted only here)."""
+    method = delivery.contact_method
+    if method is None:
+        raise SendError("The contact method was removed before this could be sent", permanent=True)
+    try:
+        url = crypto.decrypt(method.url_encrypted)
+    except crypto.UnreadableSecret as error:
+        raise SendError(f"{error} Its owner enters the URL again.", permanent=True) from None
+    try:
+        plugin = apprise_urls.parse(url)
+        target = apprise_urls.describe_plugin(plugin, method.hint.partition("://")[0])
+        if target.host:
+            refusal = addresses.host_refusal(target.host)
+            if refusal is not None:
+                raise apprise_urls.AppriseUrlRefused(refusal)
+    except apprise_urls.AppriseUrlRefused as error:
+        raise SendError(f"Refused: {error}", permanent=True) from None
+    message = delivery.message
+    records = _ThreadRecords()
+    apprise_logger = logging.getLogger("apprise")
+    apprise_logger.addHandler(records)
+    try:
+        with _checked_lookups() as guard:
+            try:
+                sent = plugin.notify(body=message.body_text or message.subject, title=message.subject)
+            except Exception as error:  # noqa: BLE001 - a plugin's bug fails this delivery, not the batch
+                raise SendError(
+                    f"The {method.service} plugin of apprise failed ({type(error).__name__})", permanent=False
+                ) from None
+            refusal = guard.refusal
+    finally:
+        apprise_logger.removeHandler(records)
+    if not sent:
+        raise _apprise_failure(method.service or "The service", records.lines, refusal)
+
+
 def send_other(delivery: Delivery) -> None:
     """Send one non-e-mail delivery."""
     kind = delivery.channel.kind
@@ -411,6 +541,8 @@ def send_other(delivery: Delivery) -> None:
         if not delivery.channel.secret:
             raise SendError("The signed webhook channel has no secret", permanent=True)
         _post_json(delivery, webhook_payload(delivery), secret=delivery.channel.secret)
+    elif kind == Channel.Kind.APPRISE:
+        send_apprise(delivery)
     elif kind == Channel.Kind.IN_APP:
         return  # the row is the notification: nothing leaves the portal
     else:

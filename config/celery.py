@@ -21,13 +21,15 @@ app.conf.beat_schedule["statuspage-tick"] = {"task": "statuspage.tasks.statuspag
 # end-of-day handover prompts (once per person and day); executive summary due,
 # public update overdue and long-incident check-up reminders (once per period).
 app.conf.beat_schedule["roles-overdue-pages"] = {"task": "roles.pages_escalate_overdue", "schedule": 60.0}
+# Steps of personal notification rules whose countdown task was lost are sent on this sweep.
+app.conf.beat_schedule["roles-page-steps"] = {"task": "roles.page_steps_send_due", "schedule": 30.0}
 app.conf.beat_schedule["roles-handover-prompts"] = {"task": "roles.handover_prompts_send", "schedule": 60.0}
 app.conf.beat_schedule["roles-reminders"] = {"task": "roles.reminders_send", "schedule": 60.0}
-# Integrations: `/incident status stalk` posts the status to its Slack channel every 30 seconds.
-app.conf.beat_schedule["integrations-slack-stalks"] = {
 # After incidents (reviews): review due soon or overdue, meeting tomorrow, follow-up
 # overdue, the weekly team digest; each sent once (its dedup key), so every 5 minutes is fine.
 app.conf.beat_schedule["reviews-reminders"] = {"task": "reviews.reminders_send", "schedule": 300.0}
+# Integrations: `/incident status stalk` posts the status to its Slack channel every 30 seconds.
+app.conf.beat_schedule["integrations-slack-stalks"] = {
     "task": "integrations.tasks.slack_stalks_post",
     "schedule": 30.0,
 }

@@ -63,11 +63,11 @@ INSTALLED_APPS = [
     # The apps, from the top layer down (see the import-linter contract in pyproject.toml).
     "config",
     "integrations",
+    "reviews",
     "statuspage",
     "roles",
     "incidents",
     "accounts",
-    "reviews",
     "comms",
     "rest_framework",
     "drf_spectacular",
@@ -409,7 +409,8 @@ LOGGING = {
     # masked in every line (config/secret_logs.py; gunicorn: gunicorn.conf.py).
     "filters": {"secret_links": {"()": "config.secret_logs.SecretLinkFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_links"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_links"]},
+        "null": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -419,6 +420,15 @@ LOGGING = {
         "django": {"level": "INFO"},
         # runserver's request lines: through the same (masking) handler.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # apprise quotes URLs, topics and tokens in its lines: they are written
+        # nowhere; comms/transports.py reads this thread's warnings to tell the
+        # outbox what failed, in words of its own.
+        "apprise": {"handlers": ["null"], "level": "WARNING", "propagate": False},
+        # What apprise calls through (requests, urllib3, OAuth for some services)
+        # writes request paths and tokens at DEBUG: nowhere, whatever LOG_LEVEL says.
+        "urllib3": {"handlers": ["null"], "level": "WARNING", "propagate": False},
+        "requests_oauthlib": {"handlers": ["null"], "level": "WARNING", "propagate": False},
+        "oauthlib": {"handlers": ["null"], "level": "WARNING", "propagate": False},
     },
 }
 
@@ -442,6 +452,19 @@ COMMS_EMAIL_BATCH_SIZE = env_int("COMMS_EMAIL_BATCH_SIZE", 100, minimum=1)
 COMMS_STRANDED_AFTER_SECONDS = env_int("COMMS_STRANDED_AFTER_SECONDS", 60, minimum=1)
 # The right-hand side of every e-mail's Message-ID (the same on a retry, so receivers drop repeats).
 COMMS_MESSAGE_ID_DOMAIN = env_str("COMMS_MESSAGE_ID_DOMAIN", "coolhead.invalid")
+# Contact methods (apprise URLs) people may add: services reached over HTTP(S).
+# Not mailto:// (e-mail is built in) nor apprise's desktop and syslog plugins.
+COMMS_APPRISE_SCHEMES = [
+    scheme.lower()
+    for scheme in env_list(
+        "COMMS_APPRISE_SCHEMES",
+        "ntfy,ntfys,pover,tgram,slack,workflow,workflows,discord,matrix,matrixs,mmost,mmosts,twilio,"
+        "gotify,gotifys,signal,signals,pbul,rocket,rockets,json,jsons,form,forms,xml,xmls".split(","),
+    )
+]
+for _scheme in COMMS_APPRISE_SCHEMES:
+    if not _scheme.isalnum():
+        raise ImproperlyConfigured(f"COMMS_APPRISE_SCHEMES lists URL schemes without '://', not {_scheme!r}")
 # Outbound URLs (webhooks) reach public addresses only (comms/addresses.py); these
 # exact host names (or IP literals) may be internal, such as a self-hosted receiver.
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", [])
@@ -514,6 +537,9 @@ STATUSPAGE_SUBSCRIBE_LIMIT = env_int("STATUSPAGE_SUBSCRIBE_LIMIT", 5, minimum=1)
 STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS = env_int("STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS", 600, minimum=1)
 # Only for benchmarks/statuspage_bench.py: ?fresh=1 renders the page from the database.
 STATUSPAGE_ALLOW_CACHE_BYPASS = env_bool("STATUSPAGE_ALLOW_CACHE_BYPASS", False)
+# A subscriber fan-out not done this long after its update was published (the
+# broker was down) is enqueued again by the status page's tick.
+STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS = env_int("STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS", 120, minimum=1)
 
 # --- Roles: paging, handover and reminders -------------------------------------------
 ROLES_PAGE_ACK_MAX_AGE_SECONDS = env_int("ROLES_PAGE_ACK_MAX_AGE_SECONDS", 24 * 3600, minimum=60)

@@ -17,12 +17,13 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("settings/api-tokens/", include("accounts.urls")),
     path("settings/slack/", include("integrations.settings_urls")),
+    path("settings/profile/", include("roles.profile_urls")),
     path("accounts/", include("allauth.urls")),
     path("comms/", include("comms.urls")),
     path("status/", include("statuspage.urls")),
     path("incidents/", include("statuspage.room_urls")),
-    path("", include("incidents.urls")),
     path("", include("reviews.urls")),
+    path("", include("incidents.urls")),
     path("", include("roles.urls")),
 ]
 

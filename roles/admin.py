@@ -7,9 +7,11 @@ from roles.models import (
     OVERRIDE_RULE,
     ExecutiveSummary,
     LayerMember,
+    NotificationRule,
     OutOfOffice,
     Override,
     Page,
+    PageNotification,
     Profile,
     RoleAssignment,
     RotationLayer,
@@ -22,6 +24,7 @@ from roles.models import (
     generate_integration_key,
 )
 from roles.selectors import oncall_at, oncall_next
+from roles.services.notification_rules import MAX_DELAY_MINUTES
 
 
 @admin.register(RoleAssignment)
@@ -234,12 +237,28 @@ class ScheduleAdmin(admin.ModelAdmin):
 # --- Pages and summaries (records; made in the room, not here) ---------------------------------
 
 
+class PageNotificationInline(admin.TabularInline):
+    """Each step of the paged people's notification rules: when it was due, sent or why it stopped."""
+
+    model = PageNotification
+    extra = 0
+    can_delete = False
+    fields = ("user", "level", "method_name", "delay_minutes", "due_at", "state", "done_at", "note")
+    fields += ("message",)
+    readonly_fields = fields
+    verbose_name_plural = "notification steps (personal rules)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Page)
 class PageAdmin(admin.ModelAdmin):
     list_display = ("pk", "incident", "target", "status", "level", "created_at", "acknowledged_by")
     list_filter = ("status", "target")
     list_select_related = ("incident", "acknowledged_by")
     readonly_fields = [f.name for f in Page._meta.fields] + ["notified"]
+    inlines = [PageNotificationInline]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -258,6 +277,36 @@ class ExecutiveSummaryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Personal notification rules (people keep their own on their profile page) ------------------
+
+
+class NotificationRuleForm(forms.ModelForm):
+    class Meta:
+        model = NotificationRule
+        fields = ["user", "urgency", "contact_method", "delay_minutes"]
+
+    def clean_delay_minutes(self) -> int:
+        value = self.cleaned_data["delay_minutes"]
+        if value > MAX_DELAY_MINUTES:
+            raise forms.ValidationError(f"A step comes 0 to {MAX_DELAY_MINUTES} minutes after the page.")
+        return value
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    form = NotificationRuleForm
+    list_display = ("user", "urgency", "delay_minutes", "method")
+    list_filter = ("urgency",)
+    list_select_related = ("user", "contact_method")
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
+    raw_id_fields = ("user", "contact_method")
+    ordering = ("user", "urgency", "delay_minutes")
+
+    @admin.display(description="Contact method")
+    def method(self, rule: NotificationRule) -> str:
+        return rule.method_name
 
 
 # --- Shift swaps (asked for and answered on the on-call calendar, not here) -----------------------

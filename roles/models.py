@@ -675,3 +675,106 @@ class ScheduleEvent(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+# --- Personal notification rules ----------------------------------------------------------------
+
+
+class Urgency(models.TextChoices):
+    """Rules are kept per urgency: a major incident (SEV-1/2) may wake people up, others may wait."""
+
+    MAJOR = "major", "Major incidents (SEV-1, SEV-2)"
+    OTHER = "other", "Other incidents (SEV-3 to SEV-5)"
+
+
+class NotificationRule(models.Model):
+    """One step of a person's rules: "when I am paged for a major incident, SMS after 2 minutes".
+
+    The steps of one urgency run from the moment the person is paged until the
+    page is acknowledged (by anyone, anywhere: link, room, API, Slack). With
+    no step for an urgency, a page goes to the bell, e-mail and the personal
+    webhook at once, as it always did.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_rules"
+    )
+    urgency = models.CharField(max_length=8, choices=Urgency.choices)
+    # Empty: e-mail to the account's address (built in).
+    contact_method = models.ForeignKey(
+        "comms.ContactMethod",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_rules",
+        help_text="Empty: e-mail to the account's address.",
+    )
+    delay_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Minutes after the page; 0 is at once (at most 1440)."
+    )
+
+    class Meta:
+        ordering = ["user", "urgency", "delay_minutes", "pk"]
+        indexes = [models.Index(fields=["user", "urgency"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(delay_minutes__lte=1440), name="rule_delay_at_most_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method_name} after {self.delay_minutes} min ({self.get_urgency_display()})"
+
+    @property
+    def method_name(self) -> str:
+        return self.contact_method.label if self.contact_method_id else "E-mail"
+
+    def clean(self) -> None:
+        if self.contact_method_id and self.user_id and self.contact_method.user_id != self.user_id:
+            raise ValidationError({"contact_method": "A rule uses the person's own contact methods only."})
+
+
+class PageNotification(models.Model):
+    """One step of a person's rules for one page: sent at its time unless the page was acknowledged.
+
+    `token` changes whenever the step is sent or stopped, so that a delayed
+    countdown run (or the beat sweep racing it) finds a different token and
+    does nothing: the step is sent once.
+    """
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENT = "sent", "Sent"
+        STOPPED = "stopped", "Stopped"
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField(help_text="The page's escalation step that reached this person.")
+    position = models.PositiveSmallIntegerField(help_text="The rule's step, in order.")
+    urgency = models.CharField(max_length=8, choices=Urgency.choices)
+    contact_method = models.ForeignKey(
+        "comms.ContactMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_email = models.BooleanField(default=False, help_text="To the account's e-mail address.")
+    method_name = models.CharField(max_length=100, help_text="What the step used, as the person named it.")
+    delay_minutes = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
+    token = models.UUIDField(default=uuid.uuid4)
+    message = models.ForeignKey(
+        "comms.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Why it was stopped.")
+
+    class Meta:
+        ordering = ["page", "level", "user", "position"]
+        indexes = [models.Index(fields=["state", "due_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "level", "user", "position"], name="one_step_per_page_level"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method_name} to {self.user} for page #{self.page_id} ({self.get_state_display()})"

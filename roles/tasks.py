@@ -4,7 +4,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from roles import services
-from roles.models import Page
+from roles.models import Page, PageNotification
+from roles.services import notification_rules
 
 
 @shared_task(name="roles.page_escalate", bind=True)
@@ -36,3 +37,22 @@ def handover_prompts_send() -> int:
 @shared_task(name="roles.reminders_send")
 def reminders_send() -> dict[str, int]:
     return services.reminders_send()
+
+
+@shared_task(name="roles.page_step_send", bind=True)
+def page_step_send(self, step_id: int, token: str) -> str:
+    """Send one step of a person's notification rules at its time; stale or stopped runs do nothing."""
+    step = PageNotification.objects.filter(pk=step_id).values("due_at", "token", "state").first()
+    if step is None or str(step["token"]) != token or step["state"] != PageNotification.State.SCHEDULED:
+        return "stale"
+    if timezone.now() < step["due_at"]:
+        # Delivered early (clock skew, a broker that ignores ETAs): wait for the due time.
+        if not self.app.conf.task_always_eager:
+            page_step_send.apply_async((step_id, token), eta=step["due_at"])
+        return "early"
+    return "sent" if notification_rules.page_step_send(step_id=step_id, token=token) else "stale"
+
+
+@shared_task(name="roles.page_steps_send_due")
+def page_steps_send_due() -> int:
+    return notification_rules.page_steps_send_due()

@@ -73,8 +73,11 @@ def send_to(
     dedup_key: str | None,
     context: dict | None = None,
     secret_values: Sequence[str] = (),
+    recipients: Sequence[Recipient] | None = None,
 ):
-    recipients = [r for user in to for r in recipients_for(user)]
+    """Send to these people by their usual paths (bell, e-mail, personal webhook), or to `recipients`."""
+    if recipients is None:
+        recipients = [r for user in to for r in recipients_for(user)]
     # One person's unusable address (or a switched-off channel) must not keep the
     # message from everyone else: what the outbox refuses is recorded there as a
     # dead message with the reason; only when nobody can be reached is it refused.

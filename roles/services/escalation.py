@@ -17,6 +17,7 @@ from roles.models import Page
 from roles.selectors import current_holder
 from roles.services.assignments import role_assign_locked
 from roles.services.common import NotAllowed, RoleError, person_name, room_url, send_to, subject_for
+from roles.services.notification_rules import page_steps_stop
 from roles.services.paging import names_of, notify_page_targets, schedule_escalation
 
 
@@ -42,6 +43,7 @@ def page_escalate(*, page_id: int, token: str) -> Page | None:
         page.escalates_at = None
         page.escalation_token = uuid.uuid4()
         page.save(update_fields=["status", "escalates_at", "escalation_token"])
+        page_steps_stop(page=page, reason="Stopped: the incident is closed.")
         return page
     waited = page.escalation_minutes
     if page.level + 1 >= len(page.steps):
@@ -123,6 +125,9 @@ def page_acknowledge(*, page: Page, user: AbstractBaseUser) -> Page:
     page.save(
         update_fields=["status", "acknowledged_by", "acknowledged_at", "escalates_at", "escalation_token"]
     )
+    # Whoever acknowledged, wherever (link, room, API, Slack): nobody's remaining
+    # notification steps for this page are sent.
+    page_steps_stop(page=page, reason=f"Stopped: {person_name(user)} acknowledged the page.")
     timeline_record(
         incident=page.incident,
         kind=TimelineEntry.Kind.PAGE,

@@ -19,8 +19,8 @@ from incidents.models import Incident, Participation, TimelineEntry
 from incidents.services import timeline_record
 from roles.models import IncidentRole, Page, Schedule, Service
 from roles.selectors import ic_schedule, is_out_of_office, oncall_at, rotation_after
-from roles.services.ack_links import page_ack_url
-from roles.services.common import RoleError, absolute_url, person_name, room_url, send_to, subject_for
+from roles.services.common import RoleError, person_name
+from roles.services.notification_rules import page_notify_person
 
 logger = logging.getLogger(__name__)
 
@@ -64,36 +64,6 @@ def _schedule_steps(schedule: Schedule, now: datetime, *, together: bool) -> lis
     return steps + [[u.pk] for u in rest]
 
 
-def _page_text(page: Page, user: AbstractBaseUser) -> tuple[str, str, dict, str]:
-    incident = page.incident
-    ack = absolute_url(page_ack_url(page=page, user=user))
-    why = {
-        Page.Target.INCIDENT_COMMANDER: "You are paged as the on-call Incident Commander.",
-        Page.Target.SCHEDULE: f"You are on call for {page.schedule}."
-        if page.schedule
-        else "You are on call.",
-        Page.Target.SERVICE: f"You own {page.service}." if page.service else "You own an affected service.",
-        Page.Target.PERSON: f"{person_name(page.created_by)} asks for your help.",
-    }[page.target]
-    lines = [
-        f"**{incident.reference} {incident.severity_label}: {incident.title}**",
-        "",
-        why,
-    ]
-    if page.message:
-        lines += ["", page.message]
-    if page.level:
-        lines += ["", "Escalated: nobody acknowledged before you."]
-    lines += ["", f"Acknowledge: {ack}", f"Incident room: {room_url(incident)}"]
-    context = {
-        "page": page.pk,
-        "incident": incident.reference,
-        "ack_url": ack,
-        "room_url": room_url(incident),
-    }
-    return subject_for(incident, f"Page: {incident.title}"), "\n".join(lines), context, ack
-
-
 def notify_page_targets(page: Page, user_ids: Sequence[int]) -> list[AbstractBaseUser]:
     users = list(User.objects.filter(pk__in=user_ids))
     users.sort(key=lambda u: list(user_ids).index(u.pk))
@@ -101,19 +71,8 @@ def notify_page_targets(page: Page, user_ids: Sequence[int]) -> list[AbstractBas
         # A page is an invitation: the person can open a restricted incident.
         Participation.objects.get_or_create(incident=page.incident, user=user)
         page.notified.add(user)
-        subject, body, context, ack = _page_text(page, user)
-        send_to(
-            kind="page",
-            subject=subject,
-            body=body,
-            to=[user],
-            incident=page.incident,
-            dedup_key=f"page:{page.pk}:{page.level}:{user.pk}",
-            context=context,
-            # The acknowledge link is the paged person's: the outbox (read by the
-            # IC and admins) shows it masked; the page itself carries it.
-            secret_values=[ack],
-        )
+        # At once, or step by step by the person's notification rules.
+        page_notify_person(page, user)
     return users
 
 
