@@ -41,6 +41,12 @@ def _services_now(now: datetime) -> list[dict]:
     return [{"service": s, "away": away} for s in services]
 
 
+def _my_next_shifts(user, now: datetime) -> list[calendars.Shift]:
+    """Shifts running now or starting within MY_SHIFTS_AHEAD, whole (read a week beyond each end)."""
+    shifts = calendars.person_shifts(user, now - timedelta(days=7), now + MY_SHIFTS_AHEAD + timedelta(days=7))
+    return [s for s in shifts if s.ends_at > now and s.starts_at < now + MY_SHIFTS_AHEAD]
+
+
 @login_required
 def oncall(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -48,7 +54,7 @@ def oncall(request: HttpRequest) -> HttpResponse:
     context = {
         "schedules": selectors.oncall_overview(now),
         "services": _services_now(now),
-        "my_shifts": calendars.person_shifts(request.user, now, now + MY_SHIFTS_AHEAD),
+        "my_shifts": _my_next_shifts(request.user, now),
         "swaps": calendars.open_swaps_for(request.user),
         "feed_url": calendars.feed_url(feed) if feed else "",
         "feed": feed,

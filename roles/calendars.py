@@ -120,10 +120,15 @@ def _chip(label: str, item, day_start: datetime, day_end: datetime, kind: str, *
 class WeekDay:
     day: date
     is_today: bool
-    oncall: list[Chip] = field(default_factory=list)
+    primary: list[Chip] = field(default_factory=list)
+    backup: list[Chip] = field(default_factory=list)
     layers: list[tuple[str, list[Chip]]] = field(default_factory=list)
     overrides: list[Chip] = field(default_factory=list)
     away: list[Chip] = field(default_factory=list)
+
+    @property
+    def oncall_columns(self) -> list[tuple[str, list[Chip]]]:
+        return [("Primary", self.primary), ("Backup", self.backup)]
 
 
 @dataclass
@@ -161,10 +166,11 @@ def _away_by_user(user_ids: Iterable[int], start: datetime, end: datetime) -> di
     return away
 
 
-def _is_away(away: dict[int, list[OutOfOffice]], user: AbstractBaseUser | None, at: datetime) -> bool:
-    if user is None:
-        return False
-    return any(p.starts_at <= at < p.ends_at for p in away.get(user.pk, []))
+def _is_away(
+    away: dict[int, list[OutOfOffice]], user: AbstractBaseUser, start: datetime, end: datetime
+) -> bool:
+    """Is the person out of office at any moment of [start, end)?"""
+    return any(p.starts_at < end and p.ends_at > start for p in away.get(user.pk, []))
 
 
 def schedule_week(schedule_id: int, monday: date, tz: ZoneInfo) -> Week | None:
@@ -182,6 +188,7 @@ def schedule_week(schedule_id: int, monday: date, tz: ZoneInfo) -> Week | None:
         return None
     layers = list(schedule.layers.all())
     segments = oncall_segments(schedule, start, end)
+    shifts = shifts_from_segments(schedule, segments)
     spans = [layer_spans(layer, start, end) for layer in layers]
     overrides = [o for o in schedule.overrides.all() if o.starts_at < end and o.ends_at > start]
     people = {m.user_id for layer in layers for m in layer.members.all()} | {o.user_id for o in overrides}
@@ -196,27 +203,26 @@ def schedule_week(schedule_id: int, monday: date, tz: ZoneInfo) -> Week | None:
         day_start, day_end = _local_midnight(day, tz), _local_midnight(day + timedelta(days=1), tz)
         row = WeekDay(day=day, is_today=day == today)
         for segment in _clip(segments, day_start, day_end):
-            for level, user in (
-                (OnCallLevel.PRIMARY, segment.oncall.primary),
-                (OnCallLevel.BACKUP, segment.oncall.backup),
-            ):
-                if user is None:
-                    if level == OnCallLevel.PRIMARY:
-                        row.oncall.append(_chip("Nobody", segment, day_start, day_end, "nobody", level=level))
-                    continue
-                away_then = _is_away(away, user, max(segment.starts_at, day_start))
-                row.oncall.append(
-                    _chip(
-                        person_label(user),
-                        segment,
-                        day_start,
-                        day_end,
-                        LEVEL_LABELS[level],
-                        user_id=user.pk,
-                        level=level,
-                        warning="out of office: paging skips them" if away_then else "",
-                    )
+            if segment.oncall.primary is None:
+                row.primary.append(_chip("Nobody", segment, day_start, day_end, "nobody"))
+        for shift in _clip(shifts, day_start, day_end):
+            away_then = _is_away(
+                away, shift.user, max(shift.starts_at, day_start), min(shift.ends_at, day_end)
+            )
+            chips = row.primary if shift.level == OnCallLevel.PRIMARY else row.backup
+            chips.append(
+                _chip(
+                    person_label(shift.user),
+                    shift,
+                    day_start,
+                    day_end,
+                    shift.level_label,
+                    user_id=shift.user.pk,
+                    level=shift.level,
+                    warning="out of office: paging skips them" if away_then else "",
                 )
+            )
+        row.primary.sort(key=lambda chip: chip.starts_at)
         for layer_name, turns in zip(layer_names, spans, strict=True):
             chips = [
                 _chip(person_label(s.person), s, day_start, day_end, "layer", user_id=s.person.pk)

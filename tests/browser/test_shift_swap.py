@@ -50,7 +50,7 @@ def test_a_colleague_covers_my_shift_and_it_shows_on_the_calendar(page_for, live
     override_cell = colleague.locator("#week tr.today td[data-label=Overrides]")
     override_cell.locator(".slot-override", has_text="Sam Scribe").wait_for()
     assert "covers Dev Deputy" in override_cell.inner_text()
-    on_call_now = colleague.locator("#week tr.today td[data-label='On call']").inner_text()
+    on_call_now = colleague.locator("#week tr.today td[data-label=Primary]").inner_text()
     assert "Sam Scribe" in on_call_now
     assert Override.objects.get().user == sam
     assert oncall_at(schedule, timezone.now()).primary == sam
