@@ -32,6 +32,18 @@ run: install
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The drills (README, Drills): the real web server, worker, PostgreSQL and a Redis of
+# their own on 127.0.0.1, broken on purpose (Redis stopped and frozen, the worker
+# killed, PostgreSQL cut off, bad webhook receivers); nothing lost, doubled or a 500.
+# Needs PostgreSQL (DATABASE_URL, default the local one) and a free DRILL_REDIS_PORT.
+DRILL_REDIS_PORT ?= 6393
+.PHONY: drills
+drills: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	REDIS_URL=redis://127.0.0.1:$(DRILL_REDIS_PORT)/0 \
+	TEST_DB_SUFFIX=$${TEST_DB_SUFFIX:-_drills} \
+	$(BIN)/python -m pytest -m drill tests/drills -p no:cacheprovider $(PYTEST_ARGS)
+
 # Style, and the layers of the apps (the import-linter contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .

@@ -122,6 +122,15 @@ class ResilientRedisCache(RedisCache):
     def delete_many(self, keys: Any, version: int | None = None) -> None:
         return self._call("delete_many", keys, version=version)
 
+    def probe(self) -> None:
+        """One real round trip, even while Redis counts as down (readyz); an answer ends the pause."""
+        try:
+            super().get("coolhead:probe")
+        except OUTAGE_ERRORS as exc:
+            outage.mark_down(self._location, self.retry_after)
+            raise CacheUnavailable(str(exc)) from exc
+        outage.mark_up(self._location)
+
     def delete_many_now(self, keys: Any, version: int | None = None) -> None:
         """delete_many() even while Redis counts as down: for a background retry, not a request."""
         try:

@@ -79,7 +79,13 @@ def _check_database() -> None:
 
 
 def _check_cache() -> None:
-    cache.get("coolhead:readyz")
+    # The Redis cache is asked itself (config/cache.py), not this process's memory
+    # of its last failure; other caches by a read.
+    probe = getattr(cache, "probe", None)
+    if probe is not None:
+        probe()
+    else:
+        cache.get("coolhead:readyz")
 
 
 def _check_broker() -> None:

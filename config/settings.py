@@ -540,6 +540,9 @@ STATUSPAGE_ALLOW_CACHE_BYPASS = env_bool("STATUSPAGE_ALLOW_CACHE_BYPASS", False)
 # A subscriber fan-out not done this long after its update was published (the
 # broker was down) is enqueued again by the status page's tick.
 STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS = env_int("STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS", 120, minimum=1)
+# A subscriber fan-out not done this long after its update was published (the
+# broker was down) is enqueued again by the status page's tick.
+STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS = env_int("STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS", 120, minimum=1)
 
 # --- Roles: paging, handover and reminders -------------------------------------------
 ROLES_PAGE_ACK_MAX_AGE_SECONDS = env_int("ROLES_PAGE_ACK_MAX_AGE_SECONDS", 24 * 3600, minimum=60)

@@ -1,12 +1,17 @@
 """Every API error is `{"detail": str, "code": str, "errors": {field: [messages]}}`."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError, NotAllowed
+
+logger = logging.getLogger(__name__)
 
 
 def _flatten(detail) -> list[str]:
@@ -48,6 +53,16 @@ def service_error_response(error: DomainError) -> Response:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return service_error_response(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or cut off: nothing was written, and the same call
+        # will work once it is back. A 503 says "retry" (a 500 says "bug").
+        logger.warning("API: database unavailable", exc_info=True)
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "The database is unavailable; retry later.",
+            "unavailable",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

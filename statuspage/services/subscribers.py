@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
@@ -26,9 +27,6 @@ from statuspage.models import (
 from statuspage.services.common import CONFIRMATION_TASK, StatuspageError, enqueue_fan_out
 
 logger = logging.getLogger(__name__)
-
-# A fan-out not done this long after its update was published is taken for lost.
-LOST_FAN_OUT_AFTER = timedelta(minutes=2)
 
 
 # --- Subscribers ---------------------------------------------------------------------------------
@@ -216,7 +214,7 @@ def fan_outs_resend_lost() -> int:
         for update_id in model.objects.filter(
             deliver_notifications=True,
             notified_at__isnull=True,
-            created_at__lte=now - LOST_FAN_OUT_AFTER,
+            created_at__lte=now - timedelta(seconds=settings.STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS),
             created_at__gte=now - timedelta(days=1),
         ).values_list("pk", flat=True):
             enqueue_fan_out(kind, update_id)

@@ -300,3 +300,23 @@ def test_the_background_retry_does_not_pile_up_threads(db, switchable_cache):
     assert len(alive) == 1
     _Switch.down = False
     assert _wait_for(lambda: not pending_deletes._keys)
+
+
+def test_readyz_asks_redis_itself_not_the_pause(refused_url):
+    """The probe goes to Redis even while this process has stopped trying (so readiness is current)."""
+    cache = _cache(refused_url)
+    _timed(lambda: cache.get("room"))  # Redis is down: the pause begins
+    attempts = []
+    real_get = ResilientRedisCache.__mro__[1].get
+
+    def counting_get(self, *args, **kwargs):
+        attempts.append(1)
+        return real_get(self, *args, **kwargs)
+
+    ResilientRedisCache.__mro__[1].get = counting_get
+    try:
+        with pytest.raises(CacheUnavailable):
+            cache.probe()
+    finally:
+        ResilientRedisCache.__mro__[1].get = real_get
+    assert attempts == [1]
