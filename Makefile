@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint migrate demo clean
+.PHONY: run test test-future install lint migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ run: install
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite with the clock 400 days ahead: a test that pins a calendar date but reads
+# something written at the real clock fails here today, not for everyone in a year.
+# Tests with a real worker or browser keep the real clock in that process: left out
+# (this -m replaces the one in addopts, so the drills are named again).
+test-future: install
+	$(BIN)/python -m pytest --clock-ahead-days=400 -m "not realclock and not drill" $(PYTEST_ARGS)
 
 # The drills (README, Drills): the real web server, worker, PostgreSQL and a Redis of
 # their own on 127.0.0.1, broken on purpose (Redis stopped and frozen, the worker

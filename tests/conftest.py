@@ -1,7 +1,62 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from config.celery import app as celery_app
+
+# --- The clock moved ahead (make test-future) -------------------------------------------------
+# A test that pins a calendar date but reads something written at the real clock passes
+# until the real date overtakes it, then fails for everyone. Running the suite with the
+# process's clock far ahead makes such a test fail today. Tests whose result depends on a
+# clock outside this process (a real Celery worker, the browser) are marked `realclock`:
+# time-machine moves only this process's clock.
+
+_clock_ahead = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the tests with this process's clock moved N days ahead (ticking); "
+        "tests marked realclock are skipped",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("clock_ahead_days")
+    if days:
+        # Before collection, so even a test module's import-time `now` is the moved one,
+        # and for the whole session: the test database and every fixture live at that time.
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.stash[_clock_ahead] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_clock_ahead, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = config.getoption("clock_ahead_days")
+    if days:
+        return f"clock: moved {days} days ahead, to {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("clock_ahead_days"):
+        return
+    skip = pytest.mark.skip(reason="another process of this test runs on the real clock, which is not moved")
+    for item in items:
+        if item.get_closest_marker("realclock"):
+            item.add_marker(skip)
 
 
 def _clear_cache() -> None:

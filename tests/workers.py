@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 needs_real_worker = [
     pytest.mark.redis,
+    pytest.mark.realclock,
     pytest.mark.skipif(not settings.REDIS_URL, reason="needs a real Redis: set REDIS_URL (CI does)"),
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),

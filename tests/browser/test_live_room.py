@@ -7,7 +7,7 @@ import pytest
 from incidents.models import Incident, TimelineEntry
 from tests.factories import IncidentFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.realclock, pytest.mark.django_db(transaction=True)]
 
 
 def test_it_shows_each_others_notes_and_status_without_reload(page_for, live_server):

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
 from incidents import services
@@ -9,6 +10,14 @@ from roles.services import role_assign
 from tests.factories import IncidentFactory, UserFactory
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def at_t0():
+    """The test starts at T0, its fixtures too: the user and the session it reads are not
+    written at the real clock, which is months after T0 (and a year after in make test-future)."""
+    with time_machine.travel(T0, tick=False):
+        yield
 
 
 def _text(response) -> str:
@@ -33,13 +42,13 @@ def test_it_says_all_quiet_without_open_incidents(rclient, responder):
     assert "Old trouble" not in html
 
 
+@pytest.mark.usefixtures("at_t0")
 def test_it_groups_open_incidents_by_severity(rclient, responder):
-    with time_machine.travel(T0, tick=False):
-        minor = IncidentFactory(declared_by=responder, title="Slow search", severity=3)
-        major = IncidentFactory(declared_by=responder, title="Checkout down", severity=1)
-        other_minor = IncidentFactory(declared_by=responder, title="Stale cache", severity=3)
-        closed = IncidentFactory(declared_by=responder, title="Fixed already", severity=1)
-        services.incident_change_status(incident=closed, status="declined", by=responder)
+    minor = IncidentFactory(declared_by=responder, title="Slow search", severity=3)
+    major = IncidentFactory(declared_by=responder, title="Checkout down", severity=1)
+    other_minor = IncidentFactory(declared_by=responder, title="Stale cache", severity=3)
+    closed = IncidentFactory(declared_by=responder, title="Fixed already", severity=1)
+    services.incident_change_status(incident=closed, status="declined", by=responder)
 
     with time_machine.travel(T0 + timedelta(hours=2, minutes=5), tick=False):
         response = rclient.get("/")
@@ -56,13 +65,13 @@ def test_it_groups_open_incidents_by_severity(rclient, responder):
     assert f'href="/incidents/{major.number}/"' in html
 
 
+@pytest.mark.usefixtures("at_t0")
 def test_it_shows_the_last_update_and_role_holders(rclient, responder):
     commander = UserFactory(first_name="Iris", last_name="Commander")
     scribe = UserFactory(first_name="Sam", last_name="Scribe")
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(declared_by=responder, title="Checkout down", severity=2)
-        role_assign(incident=incident, role="incident_commander", user=commander, by=commander)
-        role_assign(incident=incident, role="scribe", user=scribe, by=commander)
+    incident = IncidentFactory(declared_by=responder, title="Checkout down", severity=2)
+    role_assign(incident=incident, role="incident_commander", user=commander, by=commander)
+    role_assign(incident=incident, role="scribe", user=scribe, by=commander)
     with time_machine.travel(T0 + timedelta(minutes=3), tick=False):
         services.timeline_add(
             incident=incident, kind="finding", body="p95 is 12 s on payments", author=scribe

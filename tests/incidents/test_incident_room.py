@@ -17,6 +17,14 @@ from tests.incidents.pages import text_of
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def at_t0():
+    """The test starts at T0, its fixtures too: the incident, the user and the session it reads
+    are not written at the real clock, which is months after T0 (a year after in make test-future)."""
+    with time_machine.travel(T0, tick=False):
+        yield
+
+
 def _entry_ids(response) -> list[int]:
     return [int(pk) for pk in re.findall(r'<article id="entry-(\d+)"', response.content.decode())]
 
@@ -37,15 +45,15 @@ def test_an_unknown_incident_is_a_404(rclient, incident, path):
     assert rclient.get(path).status_code == 404
 
 
+@pytest.mark.usefixtures("at_t0")
 def test_it_shows_the_header(rclient, responder):
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(
-            declared_by=responder,
-            title="Checkout fails",
-            severity=1,
-            summary="EU customers",
-            is_security=True,
-        )
+    incident = IncidentFactory(
+        declared_by=responder,
+        title="Checkout fails",
+        severity=1,
+        summary="EU customers",
+        is_security=True,
+    )
     with time_machine.travel(T0 + timedelta(minutes=42), tick=False):
         text = text_of(rclient.get(incident.get_absolute_url()))
     assert "INC-1 Checkout fails" in text
@@ -93,24 +101,22 @@ def test_it_shows_role_holders(rclient, responder, incident):
     assert "Iris Commander is now Incident Commander" in text  # the timeline entry
 
 
+@pytest.mark.usefixtures("at_t0")
 def test_it_shows_the_timeline_entries(rclient, responder, incident):
     other = UserFactory(first_name="Sasha", last_name="Expert")
-    with time_machine.travel(T0, tick=False):
-        finding = services.timeline_add(
-            incident=incident, kind="finding", body="p95 is **12 s**", author=other
-        )
-        mine = services.timeline_add(incident=incident, kind="todo", body="Add an alert", author=responder)
-        services.timeline_add(
-            incident=incident,
-            kind="action",
-            body="Restarted pods",
-            author=responder,
-            occurred_at=T0 - timedelta(minutes=20),
-            backdate_reason="from the call",
-        )
-        services.timeline_edit(entry=mine, body="Add an alert on pool size", by=responder)
-        struck = services.timeline_add(incident=incident, kind="note", body="Wrong room", author=responder)
-        services.timeline_strike(entry=struck, by=responder, reason="meant INC-7")
+    finding = services.timeline_add(incident=incident, kind="finding", body="p95 is **12 s**", author=other)
+    mine = services.timeline_add(incident=incident, kind="todo", body="Add an alert", author=responder)
+    services.timeline_add(
+        incident=incident,
+        kind="action",
+        body="Restarted pods",
+        author=responder,
+        occurred_at=T0 - timedelta(minutes=20),
+        backdate_reason="from the call",
+    )
+    services.timeline_edit(entry=mine, body="Add an alert on pool size", by=responder)
+    struck = services.timeline_add(incident=incident, kind="note", body="Wrong room", author=responder)
+    services.timeline_strike(entry=struck, by=responder, reason="meant INC-7")
 
     response = rclient.get(incident.get_absolute_url())
     content, text = response.content.decode(), text_of(response)

@@ -12,6 +12,14 @@ from incidents.services import IncidentError
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def at_now():
+    """The test runs at NOW, its fixtures too: the person declaring is not written at the
+    real clock, months after NOW (a year after in make test-future)."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 def _rows() -> tuple[int, int, int, int]:
     return (
         Incident.objects.count(),
@@ -21,16 +29,16 @@ def _rows() -> tuple[int, int, int, int]:
     )
 
 
+@pytest.mark.usefixtures("at_now")
 def test_it_declares_an_incident(responder):
-    with time_machine.travel(NOW, tick=False):
-        incident = services.incident_declare(
-            title="  [Outage]: Checkout fails  ",
-            severity=1,
-            declared_by=responder,
-            summary="EU only",
-            detected_at=NOW - timedelta(minutes=10),
-            rollback_considered="No: nothing was deployed today.",
-        )
+    incident = services.incident_declare(
+        title="  [Outage]: Checkout fails  ",
+        severity=1,
+        declared_by=responder,
+        summary="EU only",
+        detected_at=NOW - timedelta(minutes=10),
+        rollback_considered="No: nothing was deployed today.",
+    )
     incident.refresh_from_db()
     assert incident.reference == "INC-1"
     assert str(incident) == "INC-1: [Outage]: Checkout fails"
@@ -78,9 +86,10 @@ def test_it_numbers_incidents_without_gaps(responder):
         ({"detected_at": NOW + timedelta(minutes=1)}, "An incident cannot be detected in the future."),
     ],
 )
+@pytest.mark.usefixtures("at_now")
 def test_it_refuses_bad_input_and_writes_nothing(responder, kwargs, message):
     args = {"title": "Checkout fails", "severity": 3, "declared_by": responder, **kwargs}
-    with time_machine.travel(NOW, tick=False), pytest.raises(IncidentError) as refused:
+    with pytest.raises(IncidentError) as refused:
         services.incident_declare(**args)
     assert str(refused.value) == message
     assert _rows() == (0, 0, 0, 0)

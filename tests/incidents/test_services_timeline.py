@@ -16,15 +16,23 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PORTAL_KINDS = [kind for kind in Kind.values if kind not in TimelineEntry.WRITABLE_KINDS]
 
 
+@pytest.fixture
+def at_now():
+    """The test runs at NOW, its fixtures too: the incident and the entry it changes are not
+    written at the real clock, months after NOW (a year after in make test-future)."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 def _counts() -> tuple[int, int, int]:
     return TimelineEntry.objects.count(), TimelineEntryEdit.objects.count(), Participation.objects.count()
 
 
+@pytest.mark.usefixtures("at_now")
 @pytest.mark.parametrize("kind", TimelineEntry.WRITABLE_KINDS)
 def test_it_adds_an_entry_of_a_writable_kind(responder, outsider, incident, kind):
     revision = incident.revision
-    with time_machine.travel(NOW, tick=False):
-        entry = services.timeline_add(incident=incident, kind=kind, body="  **Found** it  ", author=outsider)
+    entry = services.timeline_add(incident=incident, kind=kind, body="  **Found** it  ", author=outsider)
 
     incident.refresh_from_db()
     entry.refresh_from_db()
@@ -60,16 +68,16 @@ def test_it_refuses_an_empty_entry(responder, incident, body):
     assert (_counts(), incident.revision) == (before, revision)
 
 
+@pytest.mark.usefixtures("at_now")
 def test_it_backdates_an_entry_with_a_reason(responder, incident):
-    with time_machine.travel(NOW, tick=False):
-        entry = services.timeline_add(
-            incident=incident,
-            kind=Kind.ACTION,
-            body="Restarted the payments pods",
-            author=responder,
-            occurred_at=NOW - timedelta(minutes=30),
-            backdate_reason="  From the call notes ",
-        )
+    entry = services.timeline_add(
+        incident=incident,
+        kind=Kind.ACTION,
+        body="Restarted the payments pods",
+        author=responder,
+        occurred_at=NOW - timedelta(minutes=30),
+        backdate_reason="  From the call notes ",
+    )
     entry.refresh_from_db()
     assert entry.occurred_at == NOW - timedelta(minutes=30)
     assert entry.recorded_at == NOW
@@ -77,13 +85,11 @@ def test_it_backdates_an_entry_with_a_reason(responder, incident):
     assert entry.is_backdated
 
 
+@pytest.mark.usefixtures("at_now")
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_it_refuses_to_backdate_without_a_reason(responder, incident, reason):
     before = _counts()
-    with (
-        time_machine.travel(NOW, tick=False),
-        pytest.raises(IncidentError, match="Say why the entry is back-dated."),
-    ):
+    with pytest.raises(IncidentError, match="Say why the entry is back-dated."):
         services.timeline_add(
             incident=incident,
             kind=Kind.NOTE,
@@ -95,26 +101,24 @@ def test_it_refuses_to_backdate_without_a_reason(responder, incident, reason):
     assert _counts() == before
 
 
+@pytest.mark.usefixtures("at_now")
 def test_it_treats_a_time_within_a_minute_as_now(responder, incident):
-    with time_machine.travel(NOW, tick=False):
-        entry = services.timeline_add(
-            incident=incident,
-            kind=Kind.NOTE,
-            body="Just now",
-            author=responder,
-            occurred_at=NOW - timedelta(seconds=30),
-            backdate_reason="ignored",
-        )
+    entry = services.timeline_add(
+        incident=incident,
+        kind=Kind.NOTE,
+        body="Just now",
+        author=responder,
+        occurred_at=NOW - timedelta(seconds=30),
+        backdate_reason="ignored",
+    )
     assert entry.occurred_at == NOW
     assert entry.backdate_reason == ""
 
 
+@pytest.mark.usefixtures("at_now")
 def test_it_refuses_an_entry_in_the_future(responder, incident):
     before = _counts()
-    with (
-        time_machine.travel(NOW, tick=False),
-        pytest.raises(IncidentError, match="cannot happen in the future"),
-    ):
+    with pytest.raises(IncidentError, match="cannot happen in the future"):
         services.timeline_add(
             incident=incident,
             kind=Kind.NOTE,
@@ -134,10 +138,10 @@ def note(responder, incident):
     return services.timeline_add(incident=incident, kind=Kind.NOTE, body="DB is *fine*", author=responder)
 
 
+@pytest.mark.usefixtures("at_now")
 def test_it_edits_an_entry_and_keeps_the_previous_text(responder, incident, note):
     created = note.revision_created
-    with time_machine.travel(NOW, tick=False):
-        services.timeline_edit(entry=note, body="  DB is **not** fine  ", by=responder)
+    services.timeline_edit(entry=note, body="  DB is **not** fine  ", by=responder)
 
     note.refresh_from_db()
     incident.refresh_from_db()
@@ -204,9 +208,9 @@ def test_it_refuses_an_edit(responder, incident, note, setup, message):
 # --- Strike --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("at_now")
 def test_it_strikes_an_entry_through_and_keeps_it(responder, incident, note):
-    with time_machine.travel(NOW, tick=False):
-        services.timeline_strike(entry=note, by=responder, reason="  Wrong incident ")
+    services.timeline_strike(entry=note, by=responder, reason="  Wrong incident ")
     note.refresh_from_db()
     incident.refresh_from_db()
     assert note.is_struck

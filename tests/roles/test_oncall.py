@@ -2,6 +2,7 @@
 
 from datetime import date, time, timedelta
 
+import pytest
 import time_machine
 from django.urls import reverse
 
@@ -12,6 +13,22 @@ from tests.roles.conftest import BERLIN, at, person, rotation
 
 def names(oncall):
     return tuple(p.first_name if p else None for p in oncall)
+
+
+# A test that reads the clock runs at a pinned instant from its first fixture on: the
+# roster, the people and their sessions are not written at the real clock, months later.
+
+
+@pytest.fixture
+def friday_before():
+    with time_machine.travel(at(2026, 3, 20, 12, 0), tick=False):
+        yield
+
+
+@pytest.fixture
+def saturday_noon():
+    with time_machine.travel(at(2026, 3, 28, 12, 0), tick=False):
+        yield
 
 
 def test_it_rotates_daily_at_the_local_handoff_time(ic_schedule):
@@ -72,12 +89,12 @@ def test_a_later_layer_takes_over_from_its_start(ic_schedule, otto):
     assert names(oncall_at(ic_schedule, at(2026, 4, 1, 12, 0)))[0] == "Otto"
 
 
+@pytest.mark.usefixtures("friday_before")
 def test_overlapping_overrides_the_one_created_last_wins(ic_schedule, otto, admin):
     base = at(2026, 3, 24, 10, 0)
-    with time_machine.travel(at(2026, 3, 20, 12, 0), tick=False):
-        Override.objects.create(
-            schedule=ic_schedule, user=otto, starts_at=base, ends_at=base + timedelta(hours=2)
-        )
+    Override.objects.create(
+        schedule=ic_schedule, user=otto, starts_at=base, ends_at=base + timedelta(hours=2)
+    )
     with time_machine.travel(at(2026, 3, 21, 12, 0), tick=False):
         Override.objects.create(
             schedule=ic_schedule,
@@ -117,14 +134,14 @@ def test_a_one_person_rotation_has_no_backup(db):
     assert names(oncall_at(schedule, at(2026, 3, 24, 12, 0))) == ("Solo", None)
 
 
+@pytest.mark.usefixtures("saturday_noon")
 def test_the_oncall_page_shows_now_and_next_for_every_schedule(
     client, ic_schedule, otto, django_assert_max_num_queries
 ):
     Schedule.objects.create(name="Nobody here")
     client.force_login(otto)
-    with time_machine.travel(at(2026, 3, 28, 12, 0), tick=False):
-        with django_assert_max_num_queries(12):
-            response = client.get(reverse("roles:oncall"))
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("roles:oncall"))
     html = response.content.decode()
     assert response.status_code == 200
     assert "Incident Commanders" in html and "Nobody here" in html

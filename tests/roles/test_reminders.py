@@ -16,6 +16,14 @@ from tests.roles.conftest import at, person
 T0 = at(2026, 3, 24, 10, 0)
 
 
+@pytest.fixture(autouse=True)
+def at_t0():
+    """Every test starts at T0, its fixtures too, and only moves forward from there: the
+    people, roles and sessions it reads are not written at the real clock, months later."""
+    with time_machine.travel(T0, tick=False):
+        yield
+
+
 @pytest.fixture
 def ines(db):
     return person("Ines Liaison")
@@ -28,11 +36,10 @@ def cory(db):
 
 @pytest.fixture
 def sev1(iris, ines, cory):
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(declared_by=iris, title="[Outage]: Checkout fails", severity=1)
-        role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
-        role_assign(incident=incident, role=IncidentRole.INTERNAL_LIAISON, user=ines, by=None)
-        role_assign(incident=incident, role=IncidentRole.CUSTOMER_LIAISON, user=cory, by=None)
+    incident = IncidentFactory(declared_by=iris, title="[Outage]: Checkout fails", severity=1)
+    role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
+    role_assign(incident=incident, role=IncidentRole.INTERNAL_LIAISON, user=ines, by=None)
+    role_assign(incident=incident, role=IncidentRole.CUSTOMER_LIAISON, user=cory, by=None)
     return incident
 
 
@@ -66,9 +73,8 @@ def test_the_executive_summary_is_due_every_30_minutes_to_the_internal_liaison(s
 
 
 def test_without_an_internal_liaison_the_ic_is_reminded(iris):
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(declared_by=iris, severity=2)
-        role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
+    incident = IncidentFactory(declared_by=iris, severity=2)
+    role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
     run(30)
     assert reminders("Executive summary due") == ["Iris"]
 
@@ -102,9 +108,8 @@ def test_the_public_update_is_overdue_to_the_customer_liaison(sev1, cory):
 
 
 def test_a_check_up_after_hours_open_to_the_ic(iris):
-    with time_machine.travel(T0, tick=False):
-        incident = IncidentFactory(declared_by=iris, severity=3)
-        role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
+    incident = IncidentFactory(declared_by=iris, severity=3)
+    role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
     counts = run(4 * 60 - 1)
     assert counts == {"executive_summary": 0, "public_update": 0, "checkup": 0}
     assert run(4 * 60)["checkup"] == 1

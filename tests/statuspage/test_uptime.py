@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 from statuspage.models import Component, ComponentStatusChange
 from statuspage.selectors import uptime_for
 
@@ -75,11 +77,15 @@ def test_days_follow_the_page_time_zone(page):
 def test_the_page_draws_the_bar_in_one_query_for_all_components(
     page, components, django_assert_max_num_queries
 ):
+    # The components fixture is written at the real clock: the changes follow it, and the bars
+    # are drawn three days later (from NOW, they would be drawn before the components existed).
+    changed = timezone.now()
     for component in Component.objects.all():
-        change(component, "operational", "degraded_performance", NOW - timedelta(days=3))
+        change(component, "operational", "degraded_performance", changed)
     leaves = list(Component.objects.filter(is_group=False))
     with django_assert_max_num_queries(1):
-        uptime_for(leaves, zone=UTC, now=NOW)
+        series = uptime_for(leaves, zone=UTC, now=changed + timedelta(days=3))
+    assert {series[leaf.pk].days[-1].worst for leaf in leaves} == {"degraded_performance"}
 
 
 def test_the_public_page_shows_the_bars(client, components):
