@@ -195,7 +195,9 @@ def follow_up_update(
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise ReviewError(f"Unknown follow-up fields: {', '.join(sorted(unknown))}.")
-    follow_up = FollowUp.objects.select_for_update().select_related("incident", "owner").get(pk=follow_up.pk)
+    # of=self: PostgreSQL locks no row on the nullable side of an outer join (owner may be empty).
+    locked = FollowUp.objects.select_for_update(of=("self",)).select_related("incident", "owner")
+    follow_up = locked.get(pk=follow_up.pk)
     incident = follow_up.incident
     _check_by(by, incident)
     changes = _clean(changes)

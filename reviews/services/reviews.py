@@ -133,7 +133,9 @@ def review_on_resolved(entry: TimelineEntry) -> Review | None:
 
 
 def _locked(review: Review) -> Review:
-    return Review.objects.select_for_update().select_related("incident", "owner").get(pk=review.pk)
+    # of=self: PostgreSQL locks no row on the nullable side of an outer join (owner may be empty).
+    locked = Review.objects.select_for_update(of=("self",)).select_related("incident", "owner")
+    return locked.get(pk=review.pk)
 
 
 def _writable(review: Review, by: AbstractBaseUser) -> None:
