@@ -6,6 +6,7 @@ Python. With DATABASE_URL and REDIS_URL set, the same code runs on PostgreSQL
 and Redis. Every variable is listed in the README.
 """
 
+import ipaddress
 import sys
 import zoneinfo
 from pathlib import Path
@@ -477,6 +478,16 @@ for _host in OUTBOUND_ALLOWED_HOSTS:
 if REDIS_URL and COMMS_RETRY_MAX_SECONDS >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ImproperlyConfigured("COMMS_RETRY_MAX_SECONDS must be below CELERY_VISIBILITY_TIMEOUT")
 
+# --- Metrics (/metrics, config/metrics.py) ------------------------------------------
+# Off until one is set: a bearer token the team's Prometheus sends, and/or the
+# client addresses (or networks, e.g. 10.0.0.0/8) that may scrape without it.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", [])
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(a, strict=False) for a in METRICS_ALLOWED_ADDRESSES]
+except ValueError as _error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: IP addresses or networks ({_error})") from None
+
 # --- REST API (each app's api/ package) and integrations ----------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -537,9 +548,6 @@ STATUSPAGE_SUBSCRIBE_LIMIT = env_int("STATUSPAGE_SUBSCRIBE_LIMIT", 5, minimum=1)
 STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS = env_int("STATUSPAGE_SUBSCRIBE_WINDOW_SECONDS", 600, minimum=1)
 # Only for benchmarks/statuspage_bench.py: ?fresh=1 renders the page from the database.
 STATUSPAGE_ALLOW_CACHE_BYPASS = env_bool("STATUSPAGE_ALLOW_CACHE_BYPASS", False)
-# A subscriber fan-out not done this long after its update was published (the
-# broker was down) is enqueued again by the status page's tick.
-STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS = env_int("STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS", 120, minimum=1)
 # A subscriber fan-out not done this long after its update was published (the
 # broker was down) is enqueued again by the status page's tick.
 STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS = env_int("STATUSPAGE_LOST_FAN_OUT_AFTER_SECONDS", 120, minimum=1)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as accounts_views
-from config import health
+from config import health, metrics
 
 admin.site.site_header = "Coolhead administration"
 admin.site.site_title = "Coolhead admin"
@@ -10,6 +10,7 @@ admin.site.site_title = "Coolhead admin"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Before the admin's own: its sign-in is the portal's (one form, one throttle).
     path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),

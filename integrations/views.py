@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from incidents.services import IncidentError
-from integrations import alerts
+from integrations import alerts, metrics
 from integrations.models import AlertGroup, AlertSettings, SlackIdentity
 from integrations.slack import SlackRequest, command_run, signature_is_valid
 from integrations.slack_links import slack_link_code_issue, slack_unlink
@@ -50,6 +50,7 @@ def _unavailable() -> JsonResponse:
 
 @csrf_exempt
 @require_POST
+@metrics.counted("alertmanager")
 def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
     key = bearer_token(request)
     if not key:
@@ -72,6 +73,7 @@ def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
                 alert_keys=[a.key for a in notification.firing],
             )
         ):
+            metrics.mark_deduplicated(request)
             return JsonResponse({"status": "ok", "incident": None, "created": False, "recorded": False})
         service = service_for_key(key)
         if service is None:
@@ -98,6 +100,8 @@ def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
                 alerts=notification.firing,
                 data=extra,
             )
+            if not outcome.created:
+                metrics.mark_deduplicated(request)
             if notification.resolved:
                 alerts.alert_cleared_partly(
                     service=service,
@@ -134,6 +138,7 @@ def _pd_invalid(message: str, errors: list[str], status: int = 400) -> JsonRespo
 
 @csrf_exempt
 @require_POST
+@metrics.counted("pagerduty")
 def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     try:
         event = parse_pagerduty(parse_json_object(read_body(request)))
@@ -141,6 +146,7 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
             integration_key=event.routing_key, dedup_key=event.dedup_key, summary=event.summary
         ):
             # A duplicate of an open alert: counted, nothing else to do (the hot path of a burst).
+            metrics.mark_deduplicated(request)
             return JsonResponse(
                 {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}, status=202
             )
@@ -149,7 +155,7 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
             return _pd_invalid("Event object is invalid", ["Invalid routing key"])
         source = AlertGroup.Source.PAGERDUTY
         if event.action == "trigger":
-            alerts.alert_trigger(
+            outcome = alerts.alert_trigger(
                 service=service,
                 source=source,
                 dedup_key=event.dedup_key,
@@ -158,6 +164,8 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
                 details=event.details,
                 data={"client": event.client[:200]} if event.client else None,
             )
+            if not outcome.created:
+                metrics.mark_deduplicated(request)
         elif event.action == "acknowledge":
             alerts.alert_acknowledge(service=service, dedup_key=event.dedup_key, source=source)
         else:

@@ -281,7 +281,7 @@ def test_the_outbox_costs_a_bounded_number_of_queries(
 
 
 def test_the_outbox_channel_kinds_exist(db):
-    assert {c.value for c in Channel.Kind} == {"email", "slack", "webhook", "in_app"}
+    assert {c.value for c in Channel.Kind} == {"email", "slack", "webhook", "in_app", "apprise"}
 
 
 def test_admins_find_the_outbox_in_the_top_bar(client, admin_user, responder):
