@@ -1,4 +1,4 @@
-"""Slack slash commands: `/incident declare|ic page|status|status stalk|note`.
+"""Slack slash commands: `/incident declare|ic page|ack|status|status stalk|note`.
 
 Slack signs each request: `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of
 `v0:{X-Slack-Request-Timestamp}:{raw body}` keyed with the app's signing
@@ -31,8 +31,9 @@ from incidents.selectors import incidents_visible_to
 from incidents.services import IncidentError, incident_declare, timeline_add, timeline_record, tools
 from integrations.models import SlackIdentity, SlackStalk
 from integrations.slack_links import SlackLinkError, slack_link_claim, slack_person, slack_unlink
+from roles.models import Page
 from roles.selectors import current_role_holders
-from roles.services import page_incident_commander
+from roles.services import page_acknowledge, page_incident_commander
 
 SIGNATURE_VERSION = "v0"
 MAX_AGE_SECONDS = 300
@@ -41,6 +42,7 @@ USAGE = (
     "Usage:\n"
     "• `/incident declare [sev1-sev5] <title>` — declare an incident (SEV-3 unless said)\n"
     "• `/incident ic page [INC-n]` — page the primary and backup on-call Incident Commander\n"
+    "• `/incident ack [INC-n]` — acknowledge the page waiting for you (your notification steps stop)\n"
     "• `/incident status [INC-n]` — severity, status, roles and the last updates\n"
     "• `/incident status stalk [INC-n]` — post the status here every 30 seconds until resolved\n"
     "• `/incident status stop` — stop posting the status here\n"
@@ -213,6 +215,24 @@ def _ic_page(request: SlackRequest, person, words: list[str]) -> dict:
     return reply_about(incident, f"{incident.reference}: paged the on-call Incident Commander ({names}).")
 
 
+def _ack(request: SlackRequest, person, words: list[str]) -> dict:
+    """Acknowledge the latest page on the incident that reached this person and still waits."""
+    number, _ = _take_reference(words)
+    incident = _incident_for(request, person, number)
+    page = (
+        Page.objects.filter(
+            incident=incident, notified=person, status__in=[Page.Status.TRIGGERED, Page.Status.EXHAUSTED]
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if page is None:
+        return reply(f"{incident.reference}: no page is waiting for you to acknowledge.")
+    page_acknowledge(page=page, user=person)
+    who = person.get_full_name() or person.get_username()
+    return reply_about(incident, f"{incident.reference}: {who} acknowledged the page.")
+
+
 def _status(request: SlackRequest, person, words: list[str]) -> dict:
     if words and words[0].lower() == "stop":
         return _stop(request)
@@ -336,6 +356,8 @@ def command_run(request: SlackRequest) -> dict:
             return _declare(request, person, rest)
         if verb == "ic" and rest and rest[0].lower() == "page":
             return _ic_page(request, person, rest[1:])
+        if verb in ("ack", "acknowledge"):
+            return _ack(request, person, rest)
         if verb == "status":
             return _status(request, person, rest)
         if verb == "stop":
