@@ -8,6 +8,11 @@ needs it calls it explicitly:
 - role_holders(): who holds which role on these incidents (registered by roles).
   The room, the dashboard and the API's incident answer show them.
 - role_serializer(): how the API writes one of those assignments (roles' api).
+- decides(): whether a person may take the incident's decisions (status, severity,
+  resolve and decline, the repair decision): the Incident Commander's and the
+  deputy's while an IC is assigned (registered by roles; roles/permissions.py).
+- became_major(): what happens once per rise to SEV-1/2 (roles pages the on-call
+  IC and tells the stakeholders), called by the service that raised it.
 - entry_written(): what follows a new timeline entry, in the same transaction
   (integrations' outgoing webhooks). incidents.services calls it for every
   entry it writes: the entry is the event.
@@ -26,7 +31,17 @@ def _nobody(incident_ids: Iterable[int]) -> dict[int, list[Any]]:
     return {}
 
 
+def _anyone(user: Any, incident: Any, holders: Any = None) -> bool:
+    return True
+
+
+def _nothing(incident: Any, by: Any) -> None:
+    return None
+
+
 _role_holders: RoleHolders = _nobody
+_decides: Callable[..., bool] = _anyone
+_became_major: Callable[[Any, Any], None] = _nothing
 _role_serializer: type | None = None
 _entry_listeners: list[EntryListener] = []
 
@@ -54,3 +69,22 @@ def listen_to_entries(listener: EntryListener) -> None:
 def entry_written(entry: Any) -> None:
     for listener in _entry_listeners:
         listener(entry)
+
+
+def provide_decision_rule(rule: Callable[..., bool]) -> None:
+    global _decides
+    _decides = rule
+
+
+def decides(user: Any, incident: Any, holders: list | None = None) -> bool:
+    """The roles app's rule; `holders` are the incident's current role holders when the caller has them."""
+    return _decides(user, incident, holders)
+
+
+def on_becoming_major(reaction: Callable[[Any, Any], None]) -> None:
+    global _became_major
+    _became_major = reaction
+
+
+def became_major(incident: Any, by: Any) -> None:
+    _became_major(incident, by)

@@ -8,6 +8,7 @@ is_admin() and takes_part() below.
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from incidents import hooks
 from incidents.models import Incident, Participation, TimelineEntry
 
 Person = AbstractBaseUser | AnonymousUser
@@ -36,3 +37,16 @@ def may_see_incident(user: Person, incident: Incident) -> bool:
 def may_edit_entry(user: Person, entry: TimelineEntry) -> bool:
     """Edit or strike an entry: its author, or an admin correcting the record."""
     return is_active(user) and (entry.author_id == user.pk or is_admin(user))
+
+
+def may_decide(user: Person, incident: Incident, holders: list | None = None) -> bool:
+    """Status, severity, resolve and decline, the repair decision.
+
+    While an Incident Commander is assigned: the IC's, the deputy's and admins'.
+    With none: anyone who may see the incident (the room says so: page an IC).
+    Everyone else proposes. Who holds which role is the roles app's to say
+    (registered in incidents/hooks.py); `holders` spares a read when the caller has them.
+    """
+    if not may_see_incident(user, incident):
+        return False
+    return is_admin(user) or hooks.decides(user, incident, holders)

@@ -11,8 +11,11 @@ class RolesConfig(AppConfig):
         from roles import permissions
         from roles.api.serializers import RoleAssignmentSerializer
         from roles.selectors import current_role_holders
+        from roles.services.major import incident_became_major
 
         # incidents and comms sit below roles: they learn of role holders and of
         # who commands which incident through these registrations.
         hooks.provide_role_holders(current_role_holders, serializer=RoleAssignmentSerializer)
+        hooks.provide_decision_rule(permissions.decides)
+        hooks.on_becoming_major(incident_became_major)
         comms_permissions.register_subject_rules(commanded=permissions.commanded_incidents)

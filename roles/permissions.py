@@ -53,6 +53,58 @@ def may_send_executive_summary(user: Person, holders: Sequence[RoleAssignment]) 
     return _holds(user, holders, [IncidentRole.INCIDENT_COMMANDER])
 
 
+def has_commander(holders: Sequence[RoleAssignment]) -> bool:
+    return _holder(holders, IncidentRole.INCIDENT_COMMANDER) is not None
+
+
+def decides(user: Person, incident: Incident, holders: Sequence[RoleAssignment] | None = None) -> bool:
+    """The rule incidents.permissions.may_decide asks (registered in roles/apps.py): while an IC
+    is assigned, only the IC and the deputy decide (admins always may: incidents checks that)."""
+    holders = holders_of(incident) if holders is None else holders
+    if not has_commander(holders):
+        return True
+    return is_active(user) and _holds(user, holders, STAFFING_ROLES)
+
+
+def may_give_role(
+    user: Person,
+    *,
+    role: str,
+    to: AbstractBaseUser,
+    holders: Sequence[RoleAssignment],
+    may_command: bool,
+) -> bool:
+    """Who may put a person in a role. Taking a role is not a back door:
+
+    - the IC, the deputy and admins give any role to anyone;
+    - taking the Incident Commander role yourself needs `may_command` (on an IC
+      schedule, or a trained incident commander: roles.selectors.may_command),
+      and nobody holding it;
+    - another role is taken by oneself only while no IC is assigned.
+    """
+    if not is_active(user):
+        return False
+    if is_admin(user) or _holds(user, holders, STAFFING_ROLES):
+        return True
+    if to.pk != user.pk:
+        return False
+    if role == IncidentRole.INCIDENT_COMMANDER:
+        return may_command and not has_commander(holders)
+    return not has_commander(holders)
+
+
+def may_assign_task(user: Person, holders: Sequence[RoleAssignment], *, lead_of: bool = False) -> bool:
+    """The IC, the deputy, admins (anyone while no IC is assigned), or the lead inside a workstream."""
+    if not is_active(user):
+        return False
+    return lead_of or is_admin(user) or not has_commander(holders) or _holds(user, holders, STAFFING_ROLES)
+
+
+def may_manage_participants(user: Person, holders: Sequence[RoleAssignment]) -> bool:
+    """Who is let into a restricted incident, and out: its Incident Commander and admins."""
+    return is_active(user) and (is_admin(user) or _holds(user, holders, [IncidentRole.INCIDENT_COMMANDER]))
+
+
 def may_read_incident_outbox(user: Person, holders: Sequence[RoleAssignment]) -> bool:
     """The incident's messages in the outbox: its commander, and whoever may read the whole outbox."""
     if not is_active(user):

@@ -289,6 +289,15 @@ def oncall_overview(when: datetime | None = None) -> list[ScheduleNow]:
     ]
 
 
+def may_command(user: AbstractBaseUser) -> bool:
+    """Trained to be Incident Commander: marked so on the profile, or on an IC schedule."""
+    if profile_for(user).is_trained_incident_commander:
+        return True
+    return LayerMember.objects.filter(
+        user=user, layer__schedule__role=IncidentRole.INCIDENT_COMMANDER
+    ).exists()
+
+
 def ic_schedule() -> Schedule | None:
     """The roster "Page IC" uses: the first schedule for the Incident Commander role."""
     return schedules_with_rosters().filter(role=IncidentRole.INCIDENT_COMMANDER).order_by("pk").first()

@@ -68,3 +68,11 @@ def bulk_entries(
         )
         for i in range(count)
     )
+
+
+def trained_commander(user):
+    """Mark a person a trained incident commander: they may take the IC role themselves (issue 13)."""
+    from roles.models import Profile
+
+    Profile.objects.update_or_create(user=user, defaults={"is_trained_incident_commander": True})
+    return user

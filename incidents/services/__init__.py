@@ -12,7 +12,7 @@ One module per subdomain; import from here (`from incidents.services import ...`
 - common: IncidentError, the lock, the revision, writing one entry
 """
 
-from incidents.services.common import IncidentError, incident_lock, room_revision_key
+from incidents.services.common import IncidentError, ProposeInstead, incident_lock, room_revision_key
 from incidents.services.lifecycle import (
     TRANSITIONS,
     incident_change_severity,
@@ -35,6 +35,7 @@ __all__ = [
     "BACKDATE_TOLERANCE_SECONDS",
     "TRANSITIONS",
     "IncidentError",
+    "ProposeInstead",
     "incident_change_severity",
     "incident_change_status",
     "incident_declare",

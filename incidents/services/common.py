@@ -7,14 +7,29 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DomainError
+from core.errors import DomainError, NotAllowed
 from core.markdown import render_markdown
-from incidents import hooks
+from incidents import hooks, permissions
 from incidents.models import Incident, Participation, TimelineEntry, Verification
 
 
 class IncidentError(DomainError):
     """A change the rules do not allow; the message is meant for a person."""
+
+
+class ProposeInstead(IncidentError, NotAllowed):
+    """A decision that is the Incident Commander's: the person may propose it (a 403 in the API)."""
+
+
+def require_decider(incident: Incident, by: AbstractBaseUser | None) -> None:
+    """Status, severity, resolve and decline, the repair decision (incidents/permissions.py).
+
+    `by=None` is the portal itself (alerts, the demo), which may.
+    """
+    if by is not None and not permissions.may_decide(by, incident):
+        raise ProposeInstead(
+            "The Incident Commander or the deputy decides this while an IC is assigned: propose it instead."
+        )
 
 
 def room_revision_key(incident_id: int) -> str:

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.text import one_line
+from incidents import hooks
 from incidents.models import (
     MAJOR_SEVERITIES,
     Change,
@@ -19,7 +20,15 @@ from incidents.models import (
     TimelineEntry,
     Verification,
 )
-from incidents.services.common import IncidentError, bump, incident_lock, join, publish_revision, write_entry
+from incidents.services.common import (
+    IncidentError,
+    bump,
+    incident_lock,
+    join,
+    publish_revision,
+    require_decider,
+    write_entry,
+)
 from incidents.services.tools import change_keep, change_restore, contacts_inherit
 
 Status = Incident.Status
@@ -96,6 +105,7 @@ def incident_declare(
         declared_by=declared_by,
         rollback_considered=rollback_considered,
         rollback_asked_at=now if asks_rollback else None,
+        major_since=now if severity in MAJOR_SEVERITIES else None,
         revision=1,
     )
     contacts_inherit(incident=incident, sources=list(services))
@@ -115,6 +125,10 @@ def incident_declare(
         author=declared_by,
         data={"to": Status.TRIAGE, "severity": severity},
     )
+    if incident.is_major:
+        # Declared major: the on-call IC is paged and the stakeholders told (roles), once.
+        hooks.became_major(incident, declared_by)
+        incident.refresh_from_db()  # what they wrote moved the revision on
     publish_revision(incident)
     return incident
 
@@ -132,6 +146,7 @@ def incident_change_status(
     reopen, and a keep-or-restore for each change still in place (`settle_changes`: {change id:
     "keep" | "restore"}), applied in the same transaction."""
     incident = incident_lock(incident)
+    require_decider(incident, by)
     old = incident.status
     if status not in Status.values:
         raise IncidentError(f"{status!r} is not a status.")
@@ -146,6 +161,8 @@ def incident_change_status(
         raise IncidentError(
             f"An incident cannot go from {Status(old).label.lower()} to {Status(status).label.lower()}."
         )
+    if status == Status.DECLINED and not note.strip():
+        raise IncidentError("Say why the incident is declined (a monitoring fluke, a bad check…).")
     if status == Status.RESOLVED and incident.is_major:
         if not has_verification(incident):
             raise IncidentError(
@@ -248,6 +265,7 @@ def incident_change_severity(
     *, incident: Incident, severity: int, by: AbstractBaseUser | None, note: str = ""
 ) -> Incident:
     incident = incident_lock(incident)
+    require_decider(incident, by)
     if severity not in Severity.values:
         raise IncidentError("Severity must be SEV-1 to SEV-5.")
     if not incident.is_open:
@@ -255,6 +273,8 @@ def incident_change_severity(
     old = incident.severity
     if severity == old:
         raise IncidentError(f"The incident is already {Severity(old).label}.")
+    if severity > old and not note.strip():
+        raise IncidentError("Say why the severity is lowered: it changes who is told and how often.")
     incident.severity = severity
     fields = ["severity"]
     becomes_major = severity in MAJOR_SEVERITIES and old not in MAJOR_SEVERITIES
@@ -262,6 +282,12 @@ def incident_change_severity(
     if asks_rollback:
         incident.rollback_asked_at = timezone.now()
         fields.append("rollback_asked_at")
+    if becomes_major:
+        incident.major_since = timezone.now()
+        fields.append("major_since")
+    elif severity not in MAJOR_SEVERITIES and incident.major_since is not None:
+        incident.major_since = None  # the next rise is a rise again
+        fields.append("major_since")
     bump(incident, *fields)
     direction = "raised" if severity < old else "lowered"
     body = f"Severity {direction} from {Severity(old).label} to {Severity(severity).label}"
@@ -275,6 +301,10 @@ def incident_change_severity(
         data={"from": old, "to": severity},
     )
     join(incident, by)
+    if becomes_major:
+        # Raised to major: the on-call IC is paged and the stakeholders told (roles), once per rise.
+        hooks.became_major(incident, by)
+        incident.refresh_from_db()
     return incident
 
 

@@ -30,7 +30,7 @@ from incidents.models import (
     Verification,
     validate_link_lines,
 )
-from incidents.services.common import IncidentError, bump, incident_lock, join, write_entry
+from incidents.services.common import IncidentError, bump, incident_lock, join, require_decider, write_entry
 from incidents.services.timeline import BACKDATE_TOLERANCE_SECONDS
 
 Kind = TimelineEntry.Kind
@@ -204,6 +204,7 @@ def decision_record(
     hypothesis: Hypothesis | None = None,
 ) -> Decision:
     incident = _open_incident(incident)
+    require_decider(incident, by)  # the repair decision is the IC's (others propose it)
     if kind not in Decision.Kind.values:
         raise IncidentError("A decision is a fix, a patch, a workaround or a rollback.")
     summary = _required(summary, "what you decided", 300)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, Participation, TimelineEntry
 from incidents.services import timeline_record
-from roles import permissions
+from roles import permissions, selectors
 from roles.checklists import checklist_for
 from roles.models import SINGLE_HOLDER_ROLES, IncidentRole, RoleAssignment
 from roles.services.common import NotAllowed, RoleError, person_name
@@ -59,19 +59,13 @@ def role_assign_locked(
         raise RoleError(f"{person_name(user)} is {label} already.")
     # Checked under the incident's lock: of two people taking an empty role at
     # the same moment, the second finds it held.
-    if (
-        check_permission
-        and by is not None
-        and not permissions.may_assign_roles(by, permissions.holders_of(incident))
-    ):
-        taking_empty_role = user.pk == by.pk and (
-            role == IncidentRole.SUBJECT_MATTER_EXPERT or not current.exists()
+    if check_permission and by is not None:
+        holders = permissions.holders_of(incident)
+        may_command = (
+            role == IncidentRole.INCIDENT_COMMANDER and user.pk == by.pk and selectors.may_command(by)
         )
-        if not taking_empty_role:
-            raise NotAllowed(
-                "Only the Incident Commander, the Deputy or an admin can assign roles; "
-                "you may take a role nobody holds."
-            )
+        if not permissions.may_give_role(by, role=role, to=user, holders=holders, may_command=may_command):
+            raise NotAllowed(_refusal(role, by, user, holders))
     now = timezone.now()
     previous = None
     if role in SINGLE_HOLDER_ROLES:
@@ -101,6 +95,19 @@ def role_assign_locked(
     )
     Participation.objects.get_or_create(incident=incident, user=user)
     return assignment
+
+
+def _refusal(role: str, by: AbstractBaseUser, user: AbstractBaseUser, holders) -> str:
+    if user.pk != by.pk:
+        return "Only the Incident Commander, the Deputy or an admin gives roles to others."
+    if role == IncidentRole.INCIDENT_COMMANDER:
+        if permissions.has_commander(holders):
+            return "There is an Incident Commander already: they hand over."
+        return (
+            "Taking command needs a place on an Incident Commander schedule or being marked a trained "
+            "incident commander: page the on-call IC instead."
+        )
+    return "While an Incident Commander is assigned, they (or the Deputy) give the roles: ask them."
 
 
 @transaction.atomic

@@ -60,7 +60,8 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
 
         every = settings.ROLES_EXECUTIVE_SUMMARY_MINUTES.get(incident.severity)
         if every:
-            anchor = last_summary.get(incident.pk, incident.declared_at)
+            # The cadence starts when the incident became major (declared so, or raised).
+            anchor = last_summary.get(incident.pk, incident.major_since or incident.declared_at)
             period = _period(anchor, timedelta(minutes=every), now)
             to = _holder_or_ic(holders, IncidentRole.INTERNAL_LIAISON)
             if period and to is not None:
@@ -75,7 +76,7 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
 
         overdue = settings.ROLES_PUBLIC_UPDATE_OVERDUE_MINUTES.get(incident.severity)
         if overdue:
-            anchor = last_public.get(incident.pk, incident.declared_at)
+            anchor = last_public.get(incident.pk, incident.major_since or incident.declared_at)
             period = _period(anchor, timedelta(minutes=overdue), now)
             to = _holder_or_ic(holders, IncidentRole.CUSTOMER_LIAISON)
             if period and to is not None:

@@ -61,7 +61,7 @@ def test_it_refuses_a_blank_title_with_the_services_message(api):
 def test_list_is_paginated_and_filtered(api):
     open_one = IncidentFactory()
     closed = IncidentFactory()
-    incident_change_status(incident=closed, status="declined", by=None)
+    incident_change_status(incident=closed, status="declined", by=None, note="A bad check")
     body = api.get("/api/v1/incidents/?status=open").json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert [i["id"] for i in body["results"]] == [open_one.pk]

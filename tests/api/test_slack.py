@@ -130,7 +130,7 @@ def test_status_stalk_posts_every_period_until_resolved_or_stopped(client, setti
     assert Message.objects.filter(incident=stalk.incident, deliveries__channel=webhook).count() == 1
     slack_stalks_post(now=now + timedelta(seconds=31))
     assert Message.objects.filter(incident=stalk.incident, deliveries__channel=webhook).count() == 2
-    incident_change_status(incident=stalk.incident, status="declined", by=None)
+    incident_change_status(incident=stalk.incident, status="declined", by=None, note="A bad check")
     slack_stalks_post(now=now + timedelta(seconds=62))
     stalk.refresh_from_db()
     assert stalk.stopped_at is not None

@@ -43,7 +43,7 @@ def test_each_incident_event_is_one_outbox_message(subscription, admin_user):
     incident_change_status(incident=incident, status="investigating", by=admin_user)
     incident_change_severity(incident=incident, severity=2, by=admin_user)
     role_assign(incident=incident, role="scribe", user=UserFactory(), by=admin_user)
-    incident_change_severity(incident=incident, severity=3, by=admin_user)
+    incident_change_severity(incident=incident, severity=3, by=admin_user, note="Only search")
     incident_change_status(incident=incident, status="resolved", by=admin_user)
     assert events_sent() == [
         "incident.declared",

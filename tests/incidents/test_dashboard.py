@@ -7,7 +7,7 @@ import time_machine
 
 from incidents import services
 from roles.services import role_assign
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentFactory, UserFactory, trained_commander
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def test_it_groups_open_incidents_by_severity(rclient, responder):
     major = IncidentFactory(declared_by=responder, title="Checkout down", severity=1)
     other_minor = IncidentFactory(declared_by=responder, title="Stale cache", severity=3)
     closed = IncidentFactory(declared_by=responder, title="Fixed already", severity=1)
-    services.incident_change_status(incident=closed, status="declined", by=responder)
+    services.incident_change_status(incident=closed, status="declined", by=responder, note="A bad check")
 
     with time_machine.travel(T0 + timedelta(hours=2, minutes=5), tick=False):
         response = rclient.get("/")
@@ -67,7 +67,7 @@ def test_it_groups_open_incidents_by_severity(rclient, responder):
 
 @pytest.mark.usefixtures("at_t0")
 def test_it_shows_the_last_update_and_role_holders(rclient, responder):
-    commander = UserFactory(first_name="Iris", last_name="Commander")
+    commander = trained_commander(UserFactory(first_name="Iris", last_name="Commander"))
     scribe = UserFactory(first_name="Sam", last_name="Scribe")
     incident = IncidentFactory(declared_by=responder, title="Checkout down", severity=2)
     role_assign(incident=incident, role="incident_commander", user=commander, by=commander)

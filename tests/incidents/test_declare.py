@@ -78,7 +78,7 @@ def test_a_major_incident_keeps_the_rollback_answer(rclient):
     assert response.status_code == 302
     incident = Incident.objects.get()
     assert incident.rollback_considered == "No, nothing deployed"
-    assert "Would a rollback fix this? No, nothing deployed" in incident.timeline.get().body
+    assert "Would a rollback fix this? No, nothing deployed" in incident.timeline.get(kind="status").body
 
 
 def test_a_minor_incident_does_not_need_the_rollback_answer(rclient):

@@ -29,7 +29,9 @@ def incidents(responder) -> dict[str, Incident]:
     }
     services.incident_change_status(incident=made["search"], status="investigating", by=responder)
     services.incident_change_status(incident=made["mail"], status="resolved", by=responder)
-    services.incident_change_status(incident=made["typo"], status="declined", by=responder)
+    services.incident_change_status(
+        incident=made["typo"], status="declined", by=responder, note="A bad check"
+    )
     for key, day in (("checkout", 5), ("search", 10), ("mail", 15), ("typo", 20)):
         Incident.objects.filter(pk=made[key].pk).update(declared_at=datetime(2026, 11, day, 12, tzinfo=UTC))
     return made

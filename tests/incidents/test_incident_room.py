@@ -11,7 +11,7 @@ from incidents import services
 from incidents.models import TimelineEntry
 from incidents.selectors import TimelineCursor
 from roles.services import role_assign
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentFactory, UserFactory, trained_commander
 from tests.incidents.pages import text_of
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -94,7 +94,7 @@ def test_a_closed_incident_offers_to_reopen(rclient, responder, incident):
 
 
 def test_it_shows_role_holders(rclient, responder, incident):
-    commander = UserFactory(first_name="Iris", last_name="Commander")
+    commander = trained_commander(UserFactory(first_name="Iris", last_name="Commander"))
     role_assign(incident=incident, role="incident_commander", user=commander, by=commander)
     text = text_of(rclient.get(incident.get_absolute_url()))
     assert "Incident Commander Iris Commander" in text

@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from incidents import services
 from incidents.selectors import TimelineCursor
 from roles.services import role_assign
-from tests.factories import IncidentFactory, UserFactory, bulk_entries
+from tests.factories import IncidentFactory, UserFactory, bulk_entries, trained_commander
 
 ROOM_MAX = 14
 OLDER_PAGE_MAX = 3
@@ -40,7 +40,9 @@ def _count(client, url, **params) -> tuple[int, object]:
 
 @pytest.fixture
 def people(db):
-    return [UserFactory(first_name=f"Person{i}", last_name="Responder") for i in range(5)]
+    people = [UserFactory(first_name=f"Person{i}", last_name="Responder") for i in range(5)]
+    trained_commander(people[0])
+    return people
 
 
 def _staffed_incident(people, **kwargs):

@@ -312,7 +312,9 @@ def test_raising_to_major_asks_it_once(responder):
     incident.refresh_from_db()
     asked_at = incident.rollback_asked_at
     assert incident.rollback_question_open
-    services.incident_change_severity(incident=incident, severity=2, by=responder)  # major to major
+    services.incident_change_severity(
+        incident=incident, severity=2, by=responder, note="EU only"
+    )  # still major
     incident.refresh_from_db()
     assert incident.rollback_asked_at == asked_at
 
@@ -399,7 +401,7 @@ def test_resolving_lifts_the_freeze_with_its_own_entry(responder):
 
 def test_a_closed_incident_takes_no_new_records(responder):
     incident = services.incident_declare(title="Down", severity=3, declared_by=responder)
-    services.incident_change_status(incident=incident, status="declined", by=responder)
+    services.incident_change_status(incident=incident, status="declined", by=responder, note="A bad check")
     with pytest.raises(IncidentError, match="reopen it"):
         hypothesis_raise(incident=incident, by=responder, statement="x")
     with pytest.raises(IncidentError, match="reopen it"):

@@ -49,9 +49,11 @@ def test_it_declares_an_incident(responder):
     assert incident.detected_at == NOW - timedelta(minutes=10)
     assert incident.declared_by == responder
     assert incident.rollback_considered == "No: nothing was deployed today."
-    assert incident.revision == 1
+    # Declared major: the rise is recorded too (nobody on call to page, stakeholders told).
+    assert incident.revision == 2
     assert list(incident.participants.all()) == [responder]
-    entry = incident.timeline.get()
+    assert incident.timeline.get(kind=TimelineEntry.Kind.NOTE).data["major_rise"] is True
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.STATUS)
     assert entry.kind == TimelineEntry.Kind.STATUS
     assert entry.body == "Declared as SEV-1\n\nWould a rollback fix this? No: nothing was deployed today."
     assert entry.data == {"to": "triage", "severity": 1}
@@ -64,7 +66,8 @@ def test_a_security_incident_says_it_is_restricted(responder):
         title="Token leak", severity=2, declared_by=responder, is_security=True
     )
     assert incident.is_security
-    assert incident.timeline.get().body == "Declared as SEV-2 (security incident: restricted to participants)"
+    declared = incident.timeline.get(kind=TimelineEntry.Kind.STATUS)
+    assert declared.body == "Declared as SEV-2 (security incident: restricted to participants)"
 
 
 def test_it_numbers_incidents_without_gaps(responder):

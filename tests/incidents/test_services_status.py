@@ -28,7 +28,9 @@ def _incident_in(status: str, *, by, severity: int = 3) -> Incident:
     """An incident brought to `status` the way a responder would (triage allows every step)."""
     incident = IncidentFactory(declared_by=by, severity=severity)
     if status != Status.TRIAGE:
-        services.incident_change_status(incident=incident, status=status, by=by)
+        # Declining needs a reason (issue 13): give one, as a responder would.
+        note = "A monitoring fluke" if status == Status.DECLINED else ""
+        services.incident_change_status(incident=incident, status=status, by=by, note=note)
     incident.refresh_from_db()
     return incident
 
@@ -161,7 +163,7 @@ def test_it_stamps_mitigated_when_resolved_straight_from_triage(responder):
 
 def test_it_stamps_resolved_but_not_mitigated_when_declined(responder):
     incident = _incident_in(Status.INVESTIGATING, by=responder)
-    services.incident_change_status(incident=incident, status=Status.DECLINED, by=responder)
+    services.incident_change_status(incident=incident, status=Status.DECLINED, by=responder, note="A fluke")
     incident.refresh_from_db()
     assert incident.resolved_at is not None
     assert incident.mitigated_at is None
@@ -223,7 +225,7 @@ def test_a_minor_incident_resolves_without_verification(responder):
 
 def test_a_major_incident_can_be_declined_without_verification(responder):
     incident = _incident_in(Status.TRIAGE, by=responder, severity=1)
-    services.incident_change_status(incident=incident, status=Status.DECLINED, by=responder)
+    services.incident_change_status(incident=incident, status=Status.DECLINED, by=responder, note="A fluke")
     incident.refresh_from_db()
     assert incident.status == Status.DECLINED
 
@@ -285,18 +287,19 @@ def test_it_raises_the_severity(responder, incident):
     incident.refresh_from_db()
     assert incident.severity == 1
     assert incident.is_major
-    assert incident.revision == revision + 1
-    entry = incident.timeline.get(revision=incident.revision)
-    assert entry.kind == Kind.SEVERITY
+    # The raise, and what a rise to major does (recorded in its own entry, once).
+    assert incident.revision == revision + 2
+    entry = incident.timeline.get(kind=Kind.SEVERITY)
+    assert incident.timeline.get(revision=incident.revision).data["major_rise"] is True
     assert entry.body == "Severity raised from SEV-3 to SEV-1\n\nEU checkout down"
     assert entry.data == {"from": 3, "to": 1}
 
 
 def test_it_lowers_the_severity(responder, incident):
-    services.incident_change_severity(incident=incident, severity=5, by=responder)
+    services.incident_change_severity(incident=incident, severity=5, by=responder, note="Cosmetic only")
     incident.refresh_from_db()
     entry = incident.timeline.get(revision=incident.revision)
-    assert entry.body == "Severity lowered from SEV-3 to SEV-5"
+    assert entry.body == "Severity lowered from SEV-3 to SEV-5\n\nCosmetic only"
     assert entry.data == {"from": 3, "to": 5}
 
 
@@ -362,3 +365,14 @@ def test_a_closed_incident_cannot_freeze_deploys(responder):
     with pytest.raises(IncidentError, match="A closed incident cannot freeze deploys."):
         services.incident_set_deploy_freeze(incident=incident, freeze=True, by=responder)
     assert _snapshot(incident) == before
+
+
+def test_declining_or_lowering_the_severity_needs_a_reason(responder):
+    incident = _incident_in(Status.INVESTIGATING, by=responder, severity=2)
+    with pytest.raises(IncidentError, match="Say why the incident is declined"):
+        services.incident_change_status(incident=incident, status=Status.DECLINED, by=responder, note="  ")
+    with pytest.raises(IncidentError, match="Say why the severity is lowered"):
+        services.incident_change_severity(incident=incident, severity=4, by=responder)
+    incident.refresh_from_db()
+    assert (incident.status, incident.severity) == (Status.INVESTIGATING, 2)
+    services.incident_change_severity(incident=incident, severity=1, by=responder)  # raising needs none

@@ -50,7 +50,16 @@ def test_it_adds_an_entry_of_a_writable_kind(responder, outsider, incident, kind
 
 
 def test_it_refuses_the_kinds_the_portal_writes(responder, incident):
-    assert set(PORTAL_KINDS) == {"status", "severity", "role", "page", "public_update", "alert"}
+    assert set(PORTAL_KINDS) == {
+        "status",
+        "severity",
+        "role",
+        "page",
+        "public_update",
+        "alert",
+        "proposal",
+        "task",
+    }
     before = _counts()
     for kind in PORTAL_KINDS:
         with pytest.raises(IncidentError, match="written by the portal, not by hand"):

@@ -36,6 +36,8 @@ PEOPLE = [
     "superuser",
     "outbox_reader",
 ]
+# Admins: staff, superusers, and the staff member given the outbox permission.
+ADMINS = {"staff", "superuser", "outbox_reader"}
 HOLDERS = {
     "commander": IncidentRole.INCIDENT_COMMANDER,
     "deputy": IncidentRole.DEPUTY,
@@ -54,7 +56,7 @@ def world():
         people[kind] = UserFactory(
             username=kind,
             is_active=kind != "inactive",
-            is_staff=kind in ("staff", "superuser"),
+            is_staff=kind in ("staff", "superuser", "outbox_reader"),
             is_superuser=kind == "superuser",
         )
     people["outbox_reader"].user_permissions.add(Permission.objects.get(codename="view_outbox"))
@@ -74,8 +76,7 @@ def test_who_sees_a_restricted_incident(world):
     assert _answers(world, incidents_permissions.may_see_incident) == {
         "participant",
         *HOLDERS,
-        "staff",
-        "superuser",
+        *ADMINS,
     }
 
 
@@ -90,7 +91,7 @@ def test_who_edits_or_strikes_an_entry(world):
     incident, people = world
     entry = timeline_add(incident=incident, kind="note", body="DB looks fine", author=people["scribe"])
     allowed = {kind for kind in PEOPLE if incidents_permissions.may_edit_entry(people[kind], entry)}
-    assert allowed == {"scribe", "staff", "superuser"}
+    assert allowed == {"scribe", *ADMINS}
 
 
 def test_who_assigns_roles(world):
@@ -98,15 +99,14 @@ def test_who_assigns_roles(world):
     assert _answers(world, lambda user, _i: roles_permissions.may_assign_roles(user, holders)) == {
         "commander",
         "deputy",
-        "staff",
-        "superuser",
+        *ADMINS,
     }
 
 
 def test_who_sends_the_executive_summary(world):
     holders = roles_permissions.holders_of(world[0])
     rule = roles_permissions.may_send_executive_summary
-    assert _answers(world, lambda user, _i: rule(user, holders)) == {"internal_liaison", "staff", "superuser"}
+    assert _answers(world, lambda user, _i: rule(user, holders)) == {"internal_liaison", *ADMINS}
 
 
 def test_the_commander_sends_the_summary_when_nobody_is_internal_liaison(world):
@@ -114,21 +114,20 @@ def test_the_commander_sends_the_summary_when_nobody_is_internal_liaison(world):
     RoleAssignment.objects.filter(role=IncidentRole.INTERNAL_LIAISON).update(ended_at=timezone.now())
     holders = roles_permissions.holders_of(incident)
     rule = roles_permissions.may_send_executive_summary
-    assert _answers(world, lambda user, _i: rule(user, holders)) == {"commander", "staff", "superuser"}
+    assert _answers(world, lambda user, _i: rule(user, holders)) == {"commander", *ADMINS}
 
 
 def test_who_publishes_a_public_update(world):
     assert _answers(world, statuspage_permissions.may_publish_for) == {
         "commander",
         "customer_liaison",
-        "staff",
-        "superuser",
+        *ADMINS,
     }
 
 
 def test_who_sets_a_component_status_by_hand(world):
     rule = statuspage_permissions.may_set_component_status
-    assert _answers(world, lambda user, _i: rule(user)) == {"staff", "superuser"}
+    assert _answers(world, lambda user, _i: rule(user)) == {*ADMINS}
 
 
 def test_who_reads_the_whole_outbox(world):
@@ -161,7 +160,7 @@ def test_a_commander_reads_only_the_incidents_they_command_now(world):
 
 def test_who_configures_integrations(world):
     rule = integrations_permissions.may_manage_integrations
-    assert _answers(world, lambda user, _i: rule(user)) == {"staff", "superuser"}
+    assert _answers(world, lambda user, _i: rule(user)) == {*ADMINS}
 
 
 def test_who_revokes_a_token(world):

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from roles.models import LayerMember, OnCallLevel, Profile, RotationLayer, Schedule
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import IncidentFactory, UserFactory, trained_commander
 
 UTC = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -34,9 +34,11 @@ def rotation(
 
 
 def profile(user, *, tz="Europe/Berlin", days=(0, 1, 2, 3, 4), start=time(9), end=time(17), **kwargs):
-    return Profile.objects.create(
-        user=user, timezone=tz, working_days=list(days), work_start=start, work_end=end, **kwargs
+    profile, _ = Profile.objects.update_or_create(
+        user=user,
+        defaults={"timezone": tz, "working_days": list(days), "work_start": start, "work_end": end, **kwargs},
     )
+    return profile
 
 
 def at(*args, tz=UTC) -> datetime:
@@ -45,7 +47,8 @@ def at(*args, tz=UTC) -> datetime:
 
 @pytest.fixture
 def iris(db):
-    return person("Iris Commander")
+    # A trained incident commander: she may take command herself.
+    return trained_commander(person("Iris Commander"))
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def test_no_prompt_on_a_day_off_or_after_resolution(staffed, iris):
     staffed.severity = 4
     staffed.save(update_fields=["severity"])
     with time_machine.travel(at(2026, 3, 28, 17, 0), tick=False):
-        incident_change_status(incident=staffed, status="declined", by=iris)
+        incident_change_status(incident=staffed, status="declined", by=iris, note="A bad check")
     assert run(at(2026, 3, 30, 15, 30)) == 0  # Monday, 17:30 in Berlin (summer time now)
 
 

@@ -200,7 +200,7 @@ def test_a_resolved_incident_cancels_the_escalation(incident, iris, ic_schedule)
     page = page_send(incident=incident, by=iris, schedule=ic_schedule)
     incident.severity = 3
     incident.save(update_fields=["severity"])
-    incident_change_status(incident=incident, status="declined", by=iris)
+    incident_change_status(incident=incident, status="declined", by=iris, note="A bad check")
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
         page_escalate(page_id=page.pk, token=str(page.escalation_token))
     page.refresh_from_db()

@@ -18,16 +18,42 @@ def holders(incident):
     }
 
 
-def test_anyone_may_take_a_role_nobody_holds(incident, otto):
+def test_anyone_may_take_a_role_nobody_holds_while_no_ic_is_assigned(incident, otto):
+    role_assign(incident=incident, role=IncidentRole.SCRIBE, user=otto, by=otto)
+    assert holders(incident) == {IncidentRole.SCRIBE: "Otto"}
+    entry = incident.timeline.filter(kind=TimelineEntry.Kind.ROLE).first()
+    assert entry.body == "Otto Outsider is now Scribe"
+
+
+def test_taking_command_yourself_needs_training_or_a_place_on_an_ic_schedule(incident, otto, iris):
+    # Taking a role is not a back door (issue 13): Otto is neither trained nor on call.
+    with pytest.raises(NotAllowed, match="Taking command needs"):
+        role_assign(incident=incident, role=IC, user=otto, by=otto)
+    assert holders(incident) == {}
+    role_assign(incident=incident, role=IC, user=iris, by=iris)  # trained
+    assert holders(incident) == {IC: "Iris"}
+
+
+def test_a_person_on_an_ic_schedule_may_take_command(incident, otto):
+    from roles.models import Schedule
+    from tests.roles.conftest import rotation
+
+    rotation(Schedule.objects.create(name="IC", role=IC), [otto])
     role_assign(incident=incident, role=IC, user=otto, by=otto)
     assert holders(incident) == {IC: "Otto"}
-    entry = incident.timeline.filter(kind=TimelineEntry.Kind.ROLE).first()
-    assert entry.body == "Otto Outsider is now Incident Commander"
+
+
+def test_once_an_ic_is_assigned_nobody_takes_a_role_on_their_own(incident, iris, otto):
+    role_assign(incident=incident, role=IC, user=iris, by=iris)
+    with pytest.raises(NotAllowed, match="they \\(or the Deputy\\) give the roles"):
+        role_assign(incident=incident, role=IncidentRole.CUSTOMER_LIAISON, user=otto, by=otto)
+    role_assign(incident=incident, role=IncidentRole.CUSTOMER_LIAISON, user=otto, by=iris)
+    assert holders(incident)[IncidentRole.CUSTOMER_LIAISON] == "Otto"
 
 
 def test_a_held_role_cannot_be_taken_by_someone_else(incident, iris, otto):
     role_assign(incident=incident, role=IC, user=iris, by=iris)
-    with pytest.raises(NotAllowed, match="Only the Incident Commander, the Deputy or an admin"):
+    with pytest.raises(NotAllowed, match="There is an Incident Commander already"):
         role_assign(incident=incident, role=IC, user=otto, by=otto)
     assert holders(incident) == {IC: "Iris"}
 
@@ -135,7 +161,10 @@ def test_the_room_refuses_with_a_message(client, incident, iris, sam, otto):
     url = reverse("roles:assign", args=[incident.number])
     response = client.post(url, {"role": "scribe", "user": sam.pk}, headers={"HX-Request": "true"})
     assert response.status_code == 403
-    assert "Only the Incident Commander, the Deputy or an admin can assign roles" in response.content.decode()
+    assert (
+        "Only the Incident Commander, the Deputy or an admin gives roles to others"
+        in response.content.decode()
+    )
     assert IncidentRole.SCRIBE not in holders(incident)
 
 
