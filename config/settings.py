@@ -527,6 +527,8 @@ SPECTACULAR_SETTINGS = {
         "PublishableStatusEnum": "statuspage.models.PUBLISHABLE_STATUSES",
         "DecisionKindEnum": "incidents.models.Decision.Kind",
     },
+        "ReviewStateEnum": "reviews.models.Review.State",
+        "FollowUpStateEnum": "reviews.models.FollowUp.State",
 }
 # Alert ingestion (Alertmanager, PagerDuty Events v2) and Slack: the largest body accepted.
 INTEGRATION_MAX_BODY_BYTES = env_int("INTEGRATION_MAX_BODY_BYTES", 512 * 1024, minimum=1024)

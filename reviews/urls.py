@@ -19,6 +19,7 @@ urlpatterns = [
     path("incidents/<int:number>/review/export.md", views.review_export, name="review_export"),
     path("incidents/<int:number>/review/print/", views.review_print, name="review_print"),
     path("incidents/<int:number>/follow-ups/", views.follow_up_add, name="follow_up_add"),
+    path("incidents/<int:number>/review/card/", views.room_card, name="room_card"),
     path("reviews/", views.review_list, name="review_list"),
     path("follow-ups/", views.follow_up_list, name="follow_ups"),
     path("follow-ups/<int:pk>/", views.follow_up_detail, name="follow_up"),

@@ -9,6 +9,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -333,6 +334,19 @@ def review_list(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request, "reviews/review_list.html", {"page": page, "view": view, "views": selectors.REVIEW_VIEWS}
+    )
+
+
+@login_required
+def room_card(request: HttpRequest, number: int) -> HttpResponse:
+    """The room's "after the incident" card: the review and the follow-ups' counts (two queries)."""
+    incident = incident_get(user=request.user, number=number)
+    review = Review.objects.filter(incident=incident).select_related("owner").first()
+    counts = incident.follow_ups.aggregate(
+        open=Count("pk", filter=Q(state__in=FollowUp.OPEN_STATES)), all=Count("pk")
+    )
+    return render(
+        request, "reviews/_review_card.html", {"incident": incident, "review": review, "counts": counts}
     )
 
 

@@ -55,6 +55,10 @@ class ReviewSerializer(serializers.ModelSerializer):
         return [node(n) for n in self.context.get("factors", [])]
 
 
+class ReviewStartSerializer(serializers.Serializer):
+    owner = PersonRefField(required=False, help_text="Default: the Incident Commander, else you.")
+
+
 class ReviewWriteSerializer(serializers.Serializer):
     summary = serializers.CharField(required=False, allow_blank=True, max_length=20000, trim_whitespace=False)
     customer_impact = serializers.CharField(required=False, allow_blank=True, max_length=20000)

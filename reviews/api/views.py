@@ -49,12 +49,13 @@ class ReviewView(APIView):
 
     @extend_schema(
         summary="Start the review of a resolved incident (SEV-1/2 get one when resolved)",
-        request=None,
-        responses={201: s.ReviewSerializer, **error_responses(404, 409)},
+        request=s.ReviewStartSerializer,
+        responses={201: s.ReviewSerializer, **error_responses(400, 404, 409)},
     )
     def post(self, request, pk: int):
         incident = _visible_incident(request, pk)
-        review = services.review_start(incident=incident, by=request.user)
+        data = validated(s.ReviewStartSerializer, request)
+        review = services.review_start(incident=incident, by=request.user, owner=data.get("owner"))
         return _review_answer(review, status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -73,8 +73,10 @@ def _created_text(review: Review) -> str:
 
 
 @transaction.atomic
-def review_start(*, incident: Incident, by: AbstractBaseUser) -> Review:
-    """A review on demand (any severity); the incident must be over."""
+def review_start(
+    *, incident: Incident, by: AbstractBaseUser, owner: AbstractBaseUser | None = None
+) -> Review:
+    """A review on demand, once the incident is over; owned as given, else by the IC, else by `by`."""
     if not permissions.may_start_review(by, incident):
         raise NotAllowed("You may not start a review of this incident.")
     Incident.objects.select_for_update().filter(pk=incident.pk).first()
@@ -83,7 +85,9 @@ def review_start(*, incident: Incident, by: AbstractBaseUser) -> Review:
         raise ReviewError(f"{incident.reference} has a review already.")
     if incident.status != Incident.Status.RESOLVED:
         raise ReviewError("A review starts once the incident is resolved.")
-    owner = default_owner(incident) or by
+    if owner is not None and not (owner.is_active and permissions.may_see(owner, incident)):
+        raise ReviewError(f"{person_name(owner)} cannot see this incident, so cannot own its review.")
+    owner = owner or default_owner(incident) or by
     review = _new_review(
         incident, by=by, owner=owner, due_on=default_due_on(incident, today=timezone.localdate())
     )
