@@ -5,6 +5,7 @@ and password reset links): see config/secret_logs.py.
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,10 +20,14 @@ logger_class = "config.secret_logs.AccessLogger"
 # gunicorn start gets a fresh one (counters of an earlier run are not mixed in).
 
 
+_made_directory: list[str] = []
+
+
 def on_starting(server) -> None:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="coolhead-prometheus-")
+        _made_directory.append(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         return
     Path(directory).mkdir(parents=True, exist_ok=True)
     for stale in Path(directory).glob("*.db"):
@@ -35,3 +40,8 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    for directory in _made_directory:
+        shutil.rmtree(directory, ignore_errors=True)
