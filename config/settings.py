@@ -158,9 +158,10 @@ if REDIS_URL:
                 "socket_connect_timeout": REDIS_TIMEOUT_MS / 1000,
                 "socket_timeout": REDIS_TIMEOUT_MS / 1000,
                 "DOWN_RETRY_SECONDS": REDIS_DOWN_RETRY_SECONDS,
-                # allauth's rate limits count in this process while Redis is down,
-                # rather than turning every sign-in into a 500.
-                "LOCAL_WHEN_DOWN_KEY_PREFIXES": ["allauth:"],
+                # Rate limits count in this process while Redis is down: allauth's
+                # (it would turn every sign-in into a 500) and the status page's
+                # subscribe limit (it would stop limiting).
+                "LOCAL_WHEN_DOWN_KEY_PREFIXES": ["allauth:", "statuspage:subscribe-rate:"],
             },
         }
     }

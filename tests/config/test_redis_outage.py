@@ -134,7 +134,8 @@ def redis_down(settings, refused_url):
                 "socket_connect_timeout": 0.3,
                 "socket_timeout": 0.3,
                 "DOWN_RETRY_SECONDS": 5,
-                "LOCAL_WHEN_DOWN_KEY_PREFIXES": ["allauth:"],
+                # As config/settings.py has them.
+                "LOCAL_WHEN_DOWN_KEY_PREFIXES": ["allauth:", "statuspage:subscribe-rate:"],
             },
         }
     }
@@ -161,6 +162,25 @@ def test_failed_sign_ins_are_still_limited_while_redis_is_down(client, db, redis
     limited = client.post("/accounts/login/", {"login": "iris@example.com", "password": "wrong"})
     assert limited.status_code in (200, 429)
     assert b"Too many" in limited.content or limited.status_code == 429
+
+
+def test_the_status_page_still_limits_subscribing_while_redis_is_down(
+    client, db, redis_down, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from statuspage.models import PageSettings, Subscriber
+
+    settings.STATUSPAGE_SNAPSHOT_DIR = tmp_path
+    settings.STATUSPAGE_SUBSCRIBE_LIMIT = 2
+    PageSettings.objects.create(pk=1, name="Acme", url="https://status.acme.test")
+
+    def subscribe(email):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                "/status/subscribe/", {"kind": "email", "email": email}, REMOTE_ADDR="203.0.113.7"
+            )
+
+    assert [subscribe(f"a{n}@example.com").status_code for n in range(3)] == [200, 200, 429]
+    assert Subscriber.objects.count() == 2
 
 
 class _Switch:
