@@ -41,20 +41,31 @@ def _services_now(now: datetime) -> list[dict]:
     return [{"service": s, "away": away} for s in services]
 
 
-def _my_next_shifts(user, now: datetime) -> list[calendars.Shift]:
+def _my_next_shifts(user, schedules, now: datetime) -> list[calendars.Shift]:
     """Shifts running now or starting within MY_SHIFTS_AHEAD, whole (read a week beyond each end)."""
-    shifts = calendars.person_shifts(user, now - timedelta(days=7), now + MY_SHIFTS_AHEAD + timedelta(days=7))
-    return [s for s in shifts if s.ends_at > now and s.starts_at < now + MY_SHIFTS_AHEAD]
+    start, end = now - timedelta(days=7), now + MY_SHIFTS_AHEAD + timedelta(days=7)
+    shifts = [
+        shift
+        for schedule in schedules
+        for shift in calendars.schedule_shifts(schedule, start, end)
+        if shift.user.pk == user.pk and shift.ends_at > now and shift.starts_at < now + MY_SHIFTS_AHEAD
+    ]
+    return sorted(shifts, key=lambda s: (s.starts_at, s.schedule.name))
 
 
 @login_required
 def oncall(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     feed = CalendarFeed.objects.filter(user=request.user).first()
+    # One read of every roster (with the overrides of the past week) for both lists.
+    schedules = list(selectors.schedules_with_rosters_since(now - timedelta(days=7)))
     context = {
-        "schedules": selectors.oncall_overview(now),
+        "schedules": [
+            selectors.ScheduleNow(s, selectors.oncall_at(s, now), selectors.oncall_next(s, now))
+            for s in schedules
+        ],
         "services": _services_now(now),
-        "my_shifts": _my_next_shifts(request.user, now),
+        "my_shifts": _my_next_shifts(request.user, schedules, now),
         "swaps": calendars.open_swaps_for(request.user),
         "feed_url": calendars.feed_url(feed) if feed else "",
         "feed": feed,
@@ -225,7 +236,9 @@ def swap_detail(request: HttpRequest, swap_id: int) -> HttpResponse:
         "swap": swap,
         "may_answer": swap.is_open and permissions.may_answer_swap(request.user, swap),
         "may_cancel": swap.is_open and permissions.may_cancel_swap(request.user, swap),
-        "week_of_swap": calendars.week_monday(timezone.localtime(swap.starts_at).date()),
+        "week_of_swap": calendars.week_monday(
+            timezone.localtime(swap.starts_at, selectors.profile_for(request.user).tz).date()
+        ),
     }
     return _render(request, "roles/swap.html", context)
 
