@@ -11,6 +11,7 @@ The services live in one module per domain; import them from here
 - assignments: role_assign, role_release, checklist_tick
 - paging: page_send, page_incident_commander (who is paged, at which step)
 - escalation: page_escalate, pages_escalate_overdue, page_acknowledge
+- notification_rules: personal notification rules and the steps of a page (import from the module)
 - ack_links: the signed links that acknowledge a page
 - handover: handover_submit, handover_prompts_send
 - reminders: reminders_send
