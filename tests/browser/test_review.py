@@ -25,6 +25,7 @@ def test_a_resolved_sev1_gets_its_review_written_published_and_counted(page_for,
     worked = worked_sev1(resolve=False)
     incident, ic = worked["incident"], worked["ic"]
     page = page_for(ic)
+    page.set_default_timeout(20_000)  # a shared 2-core machine: rendering waits, not failures
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
 
@@ -44,6 +45,8 @@ def test_a_resolved_sev1_gets_its_review_written_published_and_counted(page_for,
 
     # The room points to the review; the review is pre-filled from the record.
     page.reload()
+    # The card loads after the room.
+    page.locator("#room-review a", has_text="Post-incident review").wait_for()
     page.click("#room-review a:has-text('Post-incident review')")
     record = page.locator("#record")
     record.wait_for()
