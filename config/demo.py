@@ -99,7 +99,10 @@ def load_demo() -> None:
     fire.services.add(checkout)
     for email, _first, _last, role in DEMO_PEOPLE:
         if role is not None:
-            role_assign(incident=fire, role=role, user=people[email], by=ic)
+            # Iris took command as the on-call IC who acknowledged the page (the portal gives
+            # her the role, as an acknowledgement does); then she staffs the incident.
+            by = None if role == IncidentRole.INCIDENT_COMMANDER else ic
+            role_assign(incident=fire, role=role, user=people[email], by=by)
     tools.incident_set_contacts(
         incident=fire,
         by=ic,

@@ -527,9 +527,14 @@ SPECTACULAR_SETTINGS = {
         "PublicIncidentStatusEnum": "statuspage.models.IncidentStatus",
         "PublishableStatusEnum": "statuspage.models.PUBLISHABLE_STATUSES",
         "DecisionKindEnum": "incidents.models.Decision.Kind",
-    },
         "ReviewStateEnum": "reviews.models.Review.State",
         "FollowUpStateEnum": "reviews.models.FollowUp.State",
+        "HypothesisStateEnum": "incidents.models.Hypothesis.State",
+        "DecisionStateEnum": "incidents.models.Decision.State",
+        "ChangeStateEnum": "incidents.models.Change.State",
+        "ProposalStateEnum": "roles.models.Proposal.State",
+        "TaskStateEnum": "roles.models.Task.State",
+    },
 }
 # Alert ingestion (Alertmanager, PagerDuty Events v2) and Slack: the largest body accepted.
 INTEGRATION_MAX_BODY_BYTES = env_int("INTEGRATION_MAX_BODY_BYTES", 512 * 1024, minimum=1024)

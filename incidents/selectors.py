@@ -141,10 +141,15 @@ class TimelineCursor:
 
 
 def timeline_page(
-    *, incident: Incident, before: TimelineCursor | None, size: int
+    *, incident: Incident, before: TimelineCursor | None, size: int, workstream: int | None = None
 ) -> tuple[list[TimelineEntry], TimelineCursor | None]:
-    """One page of the timeline, newest first, and the cursor of the next older page."""
+    """One page of the timeline, newest first, and the cursor of the next older page.
+
+    `workstream`: only the entries tagged to that sub-team (data["workstream"]).
+    """
     qs = incident.timeline.select_related("author", "struck_by").order_by("-occurred_at", "-id")
+    if workstream is not None:
+        qs = qs.filter(data__workstream=workstream)
     if before is not None:
         qs = qs.filter(
             Q(occurred_at__lt=before.occurred_at) | Q(occurred_at=before.occurred_at, id__lt=before.entry_id)

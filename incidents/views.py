@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from incidents import forms, hooks, selectors, services
+from incidents import forms, hooks, permissions, presence, selectors, services
 from incidents.models import Decision, Incident, TimelineEntry
 from incidents.services import IncidentError
 from incidents.services.lifecycle import ChangesInPlace
@@ -53,9 +53,12 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
 
 def room_context(request: HttpRequest, incident: Incident, *, whole_page: bool = True, **extra) -> dict:
     """What the room's templates need; the first timeline page only for the whole page."""
+    holders = hooks.role_holders([incident.pk]).get(incident.pk, [])
     context = {
         "incident": incident,
-        "role_holders": hooks.role_holders([incident.pk]).get(incident.pk, []),
+        "role_holders": holders,
+        # The IC decides status, severity and the repair while one is assigned; others propose.
+        "may_decide": permissions.may_decide(request.user, incident, holders),
         "next_statuses": [s for s in Incident.Status if s in services.TRANSITIONS[incident.status]],
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),
@@ -65,8 +68,12 @@ def room_context(request: HttpRequest, incident: Incident, *, whole_page: bool =
         "reopen_form": forms.ReopenForm(),
     }
     if whole_page:
+        # A workstream's own slice of the timeline: the entries tagged to it.
         context["entries"], context["older"] = selectors.timeline_page(
-            incident=incident, before=None, size=settings.TIMELINE_PAGE_SIZE
+            incident=incident,
+            before=None,
+            size=settings.TIMELINE_PAGE_SIZE,
+            workstream=extra.get("workstream"),
         )
     if whole_page or extra.get("tools_changed"):
         context.update(tools_context(request, incident))
@@ -80,6 +87,8 @@ def partial_template(partial: str) -> str:
         return "incidents/_tools.html#tools"
     return f"incidents/incident_room.html#{partial}"
 
+
+CLOSED = frozenset(Incident.CLOSED_STATUSES)
 
 # The entries that change what the response-tool panels show.
 TOOL_KINDS = (
@@ -120,7 +129,12 @@ def incident_room(request: HttpRequest, number: int) -> HttpResponse:
             "incidents/incident_room.html#timeline-page",
             {"incident": incident, "entries": entries, "older": older},
         )
-    return render(request, "incidents/incident_room.html", room_context(request, incident))
+    presence.mark_present(incident.pk, request.user.pk)
+    workstream = request.GET.get("workstream", "")
+    if workstream and not (workstream.isascii() and workstream.isdigit() and len(workstream) < 18):
+        return HttpResponse("workstream must be a number", status=400)
+    context = room_context(request, incident, workstream=int(workstream) if workstream else None)
+    return render(request, "incidents/incident_room.html", context)
 
 
 @never_cache
@@ -145,6 +159,7 @@ def incident_poll(request: HttpRequest, number: int) -> HttpResponse:
     revision = selectors.room_revision(user=request.user, incident_id=int(incident_id))
     if revision is None:
         return HttpResponse(status=404)
+    presence.mark_present(int(incident_id), request.user.pk)
     if revision <= seen:
         return HttpResponse(status=204)
     incident = selectors.incident_get(user=request.user, number=number)
@@ -175,8 +190,21 @@ def room_delta(
         entry.kind in (TimelineEntry.Kind.STATUS, TimelineEntry.Kind.SEVERITY) or "freeze" in entry.data
         for entry in new
     )
-    # Likewise the roles panel, which holds the paging and assignment forms.
-    roles_changed = any(entry.kind in (TimelineEntry.Kind.ROLE, TimelineEntry.Kind.PAGE) for entry in new)
+    # Likewise the roles panel, which holds the paging and assignment forms (a resolve
+    # or a reopen changes what it offers too).
+    roles_changed = any(
+        entry.kind in (TimelineEntry.Kind.ROLE, TimelineEntry.Kind.PAGE)
+        or (
+            entry.kind == TimelineEntry.Kind.STATUS
+            and (entry.data.get("to") in CLOSED or entry.data.get("reopened"))
+        )
+        for entry in new
+    )
+    # And the command panel: proposals, tasks, workstreams, who commands, who takes part.
+    command_changed = roles_changed or any(
+        entry.kind in (TimelineEntry.Kind.PROPOSAL, TimelineEntry.Kind.TASK) or "participant" in entry.data
+        for entry in new
+    )
     # And the response tools, whose add forms may be half typed too.
     tools_changed = main_partial != "tools" and any(entry.kind in TOOL_KINDS for entry in new)
     # And the forms under the header (the rollback question, what was declared, where to join).
@@ -193,6 +221,7 @@ def room_delta(
         roles_changed=roles_changed,
         tools_changed=tools_changed,
         header_changed=header_changed,
+        command_changed=command_changed,
         oob=True,
     )
     delta = render(request, "incidents/incident_room.html#delta", context).content.decode()

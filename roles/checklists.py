@@ -185,5 +185,44 @@ CHECKLISTS: dict[str, Checklist] = {
 }
 
 
-def checklist_for(role: str) -> Checklist:
-    return CHECKLISTS[role]
+# A security incident "follows the Security Incident Response process" (the seeds point to it):
+# what common practice adds to each role's steps. Keys start with "sec-".
+SECURITY_STEPS: dict[str, tuple[ChecklistItem, ...]] = {
+    IncidentRole.INCIDENT_COMMANDER: (
+        ChecklistItem(
+            "sec-need-to-know", "Limit who knows: add people to this incident one by one, with the reason."
+        ),
+        ChecklistItem(
+            "sec-evidence", "Preserve evidence before anything is cleaned up: logs, disk images, tokens."
+        ),
+        ChecklistItem("sec-legal", "Get a legal and privacy review before any public word."),
+    ),
+    IncidentRole.DEPUTY: (
+        ChecklistItem("sec-evidence", "Keep the chain of evidence: who collected what, when, from where."),
+    ),
+    IncidentRole.SCRIBE: (
+        ChecklistItem(
+            "sec-no-secrets", "Record where secrets are and how they are rotated, never the secrets."
+        ),
+    ),
+    IncidentRole.SUBJECT_MATTER_EXPERT: (
+        ChecklistItem("sec-evidence", "Preserve evidence before you change or restart anything."),
+    ),
+    IncidentRole.CUSTOMER_LIAISON: (
+        ChecklistItem(
+            "sec-disclosure", "Coordinate disclosure: nothing public before the legal and privacy review."
+        ),
+    ),
+    IncidentRole.INTERNAL_LIAISON: (
+        ChecklistItem(
+            "sec-need-to-know", "Tell stakeholders on a need-to-know basis, never in open channels."
+        ),
+    ),
+}
+
+
+def checklist_for(role: str, *, security: bool = False) -> Checklist:
+    checklist = CHECKLISTS[role]
+    if security and SECURITY_STEPS.get(role):
+        return Checklist(checklist.purpose, checklist.items + SECURITY_STEPS[role])
+    return checklist

@@ -102,3 +102,75 @@ class SwapForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["colleague"].queryset = colleagues
         self.fields["colleague"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+# --- Command and control: proposals, tasks, workstreams, participants --------------------------------
+
+
+def active_people():
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """People by name, not username (issue 13: "names, not usernames")."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class ProposalForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("status", "status"), ("severity", "severity"), ("decision", "decision")]
+    )
+    status = forms.CharField(required=False, max_length=16)
+    severity = forms.IntegerField(required=False, min_value=1, max_value=5)
+    kind = forms.CharField(required=False, max_length=16)
+    summary = forms.CharField(required=False, max_length=300)
+    rollback_to = forms.CharField(required=False, max_length=300)
+    reason = forms.CharField(max_length=2000)
+
+    def payload(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "status": {"status": data["status"]},
+            "severity": {"severity": data["severity"]},
+            "decision": {
+                "kind": data["kind"],
+                "summary": data["summary"],
+                "rollback_to": data["rollback_to"],
+            },
+        }[data["action"]]
+
+
+class ProposalAnswerForm(forms.Form):
+    answer = forms.CharField(required=False, max_length=2000)
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    assignee = PersonChoiceField(queryset=active_people())
+    due_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    workstream = forms.IntegerField(required=False)
+
+
+class TaskMoveForm(forms.Form):
+    state = forms.ChoiceField(
+        choices=[("open", "Open"), ("doing", "Doing"), ("done", "Done"), ("dropped", "Dropped")]
+    )
+
+
+class WorkstreamForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    goal = forms.CharField(max_length=300)
+    lead = PersonChoiceField(queryset=active_people())
+    members = PeopleChoiceField(queryset=active_people(), required=False)
+
+
+class ParticipantForm(forms.Form):
+    person = PersonChoiceField(queryset=active_people())
+    reason = forms.CharField(max_length=300)

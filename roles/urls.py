@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from roles import calendar_views, views
+from roles import calendar_views, command_views, views
 
 app_name = "roles"
 
@@ -25,4 +25,24 @@ urlpatterns = [
     path("incidents/<int:number>/pages/", views.page_send, name="page"),
     path("incidents/<int:number>/pages/ic/", views.page_ic, name="page_ic"),
     path("incidents/<int:number>/executive-summary/", views.executive_summary, name="executive_summary"),
+    # Command and control (roles/command_views.py).
+    path("incidents/<int:number>/proposals/", command_views.proposal_make, name="propose"),
+    re_path(
+        r"^incidents/(?P<number>[0-9]+)/proposals/(?P<proposal_id>[0-9]+)/(?P<verdict>approve|reject|withdraw)/$",
+        command_views.proposal_answer,
+        name="proposal_answer",
+    ),
+    path("incidents/<int:number>/tasks/", command_views.task_assign, name="task_assign"),
+    path("incidents/<int:number>/tasks/<int:task_id>/move/", command_views.task_move, name="task_move"),
+    path("incidents/<int:number>/workstreams/", command_views.workstream_start, name="workstream_start"),
+    path(
+        "incidents/<int:number>/workstreams/<int:workstream_id>/close/",
+        command_views.workstream_close,
+        name="workstream_close",
+    ),
+    re_path(
+        r"^incidents/(?P<number>[0-9]+)/participants/(?P<change>add|remove)/$",
+        command_views.participant,
+        name="participant",
+    ),
 ]

@@ -15,12 +15,16 @@ from roles.permissions import holders_of
 
 Person = AbstractBaseUser | AnonymousUser
 
-# The seeds: the customer liaison updates the status page; the IC may as well.
-PUBLISHER_ROLES = (IncidentRole.CUSTOMER_LIAISON, IncidentRole.INCIDENT_COMMANDER)
+# The seeds: the customer liaison updates the status page; the IC and the deputy decide it too.
+PUBLISHER_ROLES = (IncidentRole.CUSTOMER_LIAISON, IncidentRole.INCIDENT_COMMANDER, IncidentRole.DEPUTY)
 
 
 def may_publish_update(user: Person, holders: Sequence[RoleAssignment]) -> bool:
-    """The incident's current customer liaison or commander, or an admin (from its role holders)."""
+    """The customer liaison, the IC or the deputy, or an admin.
+
+    Unlike status and severity, not "anyone while nobody commands": what customers
+    read needs someone in a role (take the liaison role while no IC is assigned).
+    """
     if not is_active(user):
         return False
     return is_admin(user) or any(a.user_id == user.pk and a.role in PUBLISHER_ROLES for a in holders)

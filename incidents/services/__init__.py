@@ -22,6 +22,7 @@ from incidents.services.lifecycle import (
     incident_reopen,
     incident_set_deploy_freeze,
     participant_add,
+    participant_remove,
 )
 from incidents.services.timeline import (
     BACKDATE_TOLERANCE_SECONDS,
@@ -44,6 +45,7 @@ __all__ = [
     "incident_reopen",
     "incident_set_deploy_freeze",
     "participant_add",
+    "participant_remove",
     "room_revision_key",
     "timeline_add",
     "timeline_edit",

@@ -382,7 +382,9 @@ def incident_edit_details(
 
 
 @transaction.atomic
-def participant_add(*, incident: Incident, user: AbstractBaseUser, by: AbstractBaseUser | None) -> Incident:
+def participant_add(
+    *, incident: Incident, user: AbstractBaseUser, by: AbstractBaseUser | None, reason: str = ""
+) -> Incident:
     """Let someone into an incident; for a restricted one this is how they see it."""
     incident = incident_lock(incident)
     if not user.is_active:
@@ -395,8 +397,31 @@ def participant_add(*, incident: Incident, user: AbstractBaseUser, by: AbstractB
     write_entry(
         incident=incident,
         kind=Kind.NOTE,
-        body=f"{name} was added as a participant.",
+        body=f"{name} was added as a participant." + (f"\n\n{reason.strip()}" if reason.strip() else ""),
         author=by,
         data={"participant": user.pk},
+    )
+    return incident
+
+
+@transaction.atomic
+def participant_remove(
+    *, incident: Incident, user: AbstractBaseUser, by: AbstractBaseUser | None, reason: str
+) -> Incident:
+    """Take someone out of an incident: a restricted one disappears for them on every surface at once."""
+    incident = incident_lock(incident)
+    if not reason.strip():
+        raise IncidentError("Say why they leave the incident.")
+    removed, _ = Participation.objects.filter(incident=incident, user=user).delete()
+    if not removed:
+        raise IncidentError(f"{user} does not take part in it.")
+    bump(incident)
+    name = user.get_full_name() or user.get_username()
+    write_entry(
+        incident=incident,
+        kind=Kind.NOTE,
+        body=f"{name} no longer takes part.\n\n{reason.strip()}",
+        author=by,
+        data={"participant": user.pk, "removed": True},
     )
     return incident

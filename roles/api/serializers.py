@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from core.api.serializers import PersonRefField, PersonSerializer
-from roles.models import IncidentRole, Page, RoleAssignment, Schedule, Service
+from incidents.models import Decision, Incident
+from roles.models import IncidentRole, Page, Proposal, RoleAssignment, Schedule, Service, Task
 
 
 class RoleAssignmentSerializer(serializers.ModelSerializer):
@@ -116,3 +117,71 @@ class OnCallSerializer(serializers.Serializer):
     primary = PersonSerializer(allow_null=True, source="now.primary")
     backup = PersonSerializer(allow_null=True, source="now.backup")
     next = OnCallNextSerializer(allow_null=True)
+
+
+# --- Command and control --------------------------------------------------------------------------
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    proposed_by = PersonSerializer(read_only=True, allow_null=True)
+    decided_by = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "action",
+            "payload",
+            "reason",
+            "state",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "answer",
+        ]
+        read_only_fields = fields
+
+
+class ProposalMakeSerializer(serializers.Serializer):
+    """What you would have the IC do: {"action": "severity", "severity": 1, "reason": ...}."""
+
+    action = serializers.ChoiceField(choices=["status", "severity", "decision"])
+    status = serializers.ChoiceField(choices=Incident.Status.choices, required=False)
+    severity = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    kind = serializers.ChoiceField(choices=Decision.Kind.choices, required=False)
+    summary = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    rollback_to = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=2000)
+
+    def payload(self) -> dict:
+        data = self.validated_data
+        if data["action"] == "status":
+            return {"status": data.get("status")}
+        if data["action"] == "severity":
+            return {"severity": data.get("severity")}
+        return {"kind": data.get("kind"), "summary": data["summary"], "rollback_to": data["rollback_to"]}
+
+
+class ProposalAnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    assignee = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = ["id", "title", "assignee", "state", "due_at", "workstream", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class TaskAssignSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    assignee = PersonRefField()
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    workstream = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class TaskMoveSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Task.State.choices)

@@ -14,4 +14,21 @@ urlpatterns = [
     path("pages/<int:page_id>/acknowledge/", views.PageAcknowledgeView.as_view(), name="page_acknowledge"),
     path("services/", views.ServiceListView.as_view(), name="service_list"),
     path("oncall/", views.OnCallView.as_view(), name="oncall"),
+    path("incidents/<int:pk>/proposals/", views.ProposalsView.as_view(), name="incident_proposals"),
+    path(
+        "incidents/<int:pk>/proposals/<int:proposal_id>/approve/",
+        views.ProposalAnswerView.as_view(verdict="approve"),
+        name="incident_proposal_approve",
+    ),
+    path(
+        "incidents/<int:pk>/proposals/<int:proposal_id>/reject/",
+        views.ProposalAnswerView.as_view(verdict="reject"),
+        name="incident_proposal_reject",
+    ),
+    path("incidents/<int:pk>/tasks/", views.TasksView.as_view(), name="incident_tasks"),
+    path(
+        "incidents/<int:pk>/tasks/<int:task_id>/move/",
+        views.TaskMoveView.as_view(),
+        name="incident_task_move",
+    ),
 ]

@@ -6,13 +6,25 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import error_response
 from core.api.schema import error_responses, validated
 from incidents.api.views import visible_incident
 from incidents.selectors import incidents_visible_to
 from roles import selectors as roles_selectors
 from roles.api import serializers as s
-from roles.models import Page, RoleAssignment, Service
-from roles.services import page_acknowledge, page_incident_commander, page_send, role_assign, role_release
+from roles.models import Page, Proposal, RoleAssignment, Service, Task
+from roles.services import (
+    page_acknowledge,
+    page_incident_commander,
+    page_send,
+    proposal_approve,
+    proposal_make,
+    proposal_reject,
+    role_assign,
+    role_release,
+    task_assign,
+    task_move,
+)
 
 # --- Roles ------------------------------------------------------------------------------------------
 
@@ -126,3 +138,104 @@ class OnCallView(APIView):
     )
     def get(self, request):
         return Response(s.OnCallSerializer(roles_selectors.oncall_overview(), many=True).data)
+
+
+# --- Command and control: proposals and tasks ------------------------------------------------------
+
+
+class ProposalsView(APIView):
+    @extend_schema(
+        summary="Proposals to the Incident Commander",
+        responses={200: s.ProposalSerializer(many=True), **error_responses(404)},
+    )
+    def get(self, request, pk: int):
+        incident = visible_incident(request, pk)
+        rows = incident.proposals.select_related("proposed_by", "decided_by").order_by("proposed_at", "pk")
+        return Response(s.ProposalSerializer(rows, many=True).data)
+
+    @extend_schema(
+        summary="Propose a status, severity or repair decision to the IC",
+        description="While an Incident Commander is assigned, status and severity changes and the repair "
+        "decision are the IC's and the deputy's: everyone else proposes them here (the direct "
+        "endpoints answer 403).",
+        request=s.ProposalMakeSerializer,
+        responses={201: s.ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request, pk: int):
+        incident = visible_incident(request, pk)
+        serializer = s.ProposalMakeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal = proposal_make(
+            incident=incident,
+            by=request.user,
+            action=serializer.validated_data["action"],
+            payload=serializer.payload(),
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(s.ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
+
+
+class ProposalAnswerView(APIView):
+    verdict = "approve"
+
+    @extend_schema(
+        summary="Approve (and do) or reject a proposal (the IC or the deputy)",
+        request=s.ProposalAnswerSerializer,
+        responses={200: s.ProposalSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request, pk: int, proposal_id: int):
+        incident = visible_incident(request, pk)
+        proposal = get_object_or_404(Proposal, pk=proposal_id, incident=incident)
+        answer = validated(s.ProposalAnswerSerializer, request)["answer"]
+        if self.verdict == "approve":
+            proposal = proposal_approve(proposal=proposal, by=request.user, note=answer)
+        else:
+            proposal = proposal_reject(proposal=proposal, by=request.user, reason=answer)
+        return Response(s.ProposalSerializer(proposal).data)
+
+
+class TasksView(APIView):
+    @extend_schema(
+        summary="Tasks of the incident", responses={200: s.TaskSerializer(many=True), **error_responses(404)}
+    )
+    def get(self, request, pk: int):
+        incident = visible_incident(request, pk)
+        return Response(s.TaskSerializer(incident.tasks.select_related("assignee"), many=True).data)
+
+    @extend_schema(
+        summary="Assign a task (the IC, the deputy, or a workstream's lead inside it)",
+        request=s.TaskAssignSerializer,
+        responses={201: s.TaskSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request, pk: int):
+        incident = visible_incident(request, pk)
+        data = validated(s.TaskAssignSerializer, request)
+        workstream = None
+        if data["workstream"] is not None:
+            workstream = incident.workstreams.filter(pk=data["workstream"], closed_at__isnull=True).first()
+            if workstream is None:
+                return error_response(
+                    400, "No such open workstream here.", "invalid", {"workstream": ["Unknown."]}
+                )
+        task = task_assign(
+            incident=incident,
+            by=request.user,
+            title=data["title"],
+            assignee=data["assignee"],
+            due_at=data["due_at"],
+            workstream=workstream,
+        )
+        return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskMoveView(APIView):
+    @extend_schema(
+        summary="Move a task: open, doing, done or dropped",
+        request=s.TaskMoveSerializer,
+        responses={200: s.TaskSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request, pk: int, task_id: int):
+        incident = visible_incident(request, pk)
+        task = get_object_or_404(Task, pk=task_id, incident=incident)
+        data = validated(s.TaskMoveSerializer, request)
+        return Response(s.TaskSerializer(task_move(task=task, by=request.user, state=data["state"])).data)

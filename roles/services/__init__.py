@@ -16,6 +16,9 @@ The services live in one module per domain; import them from here
 - handover: handover_submit, handover_prompts_send
 - reminders: reminders_send
 - summaries: executive_summary_send and who may send one
+- major: what a rise to SEV-1/2 does (page the IC, tell the stakeholders), once per rise
+- proposals: proposal_make, proposal_approve, proposal_reject, proposal_withdraw
+- tasks: task_assign, task_move, workstream_start, workstream_close, participant_let_in/out
 - swaps: swap_request, swap_accept, swap_decline, swap_cancel (shift swaps), calendar_feed_issue
 - common: RoleError, NotAllowed, and the helpers the modules share (send_to, person_name...)
 """
@@ -27,9 +30,18 @@ from roles.services.common import NotAllowed, RoleError, personal_webhook_channe
 from roles.services.escalation import page_acknowledge, page_escalate, pages_escalate_overdue
 from roles.services.handover import handover_note_compose, handover_prompts_send, handover_submit
 from roles.services.paging import page_incident_commander, page_send
+from roles.services.proposals import proposal_approve, proposal_make, proposal_reject, proposal_withdraw
 from roles.services.reminders import reminders_send
 from roles.services.summaries import executive_summary_send, stakeholder_teams
 from roles.services.swaps import calendar_feed_issue, swap_accept, swap_cancel, swap_decline, swap_request
+from roles.services.tasks import (
+    participant_let_in,
+    participant_let_out,
+    task_assign,
+    task_move,
+    workstream_close,
+    workstream_start,
+)
 
 __all__ = [
     # IncidentError is what views catch (`except services.IncidentError`): RoleError is one.
@@ -51,12 +63,22 @@ __all__ = [
     "page_incident_commander",
     "page_send",
     "pages_escalate_overdue",
+    "participant_let_in",
+    "participant_let_out",
     "personal_webhook_channel",
+    "proposal_approve",
+    "proposal_make",
+    "proposal_reject",
+    "proposal_withdraw",
     "recipients_for",
     "reminders_send",
     "role_assign",
     "role_release",
     "stakeholder_teams",
+    "task_assign",
+    "task_move",
+    "workstream_close",
+    "workstream_start",
     "swap_accept",
     "swap_cancel",
     "swap_decline",

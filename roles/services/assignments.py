@@ -151,12 +151,12 @@ def checklist_tick(
     *, assignment: RoleAssignment, item: str, done: bool, by: AbstractBaseUser
 ) -> RoleAssignment:
     """Tick (or untick) one item of the holder's own checklist."""
-    assignment = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
+    assignment = RoleAssignment.objects.select_for_update().select_related("incident").get(pk=assignment.pk)
     if assignment.user_id != by.pk:
         raise NotAllowed("Only the holder ticks off a role's checklist.")
     if assignment.ended_at is not None:
         raise RoleError("That role was handed over; its checklist is closed.")
-    checklist = checklist_for(assignment.role)
+    checklist = checklist_for(assignment.role, security=assignment.incident.is_security)
     if item not in checklist.keys:
         raise RoleError("That is not an item of this role's checklist.")
     ticked = [key for key in assignment.checklist_done if key in checklist.keys and key != item]

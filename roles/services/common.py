@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from comms.models import Channel
+from comms.selectors import in_app_channel
 from comms.services import (
     CommsError,
     Recipient,
@@ -74,10 +75,27 @@ def send_to(
     context: dict | None = None,
     secret_values: Sequence[str] = (),
     recipients: Sequence[Recipient] | None = None,
+    in_app_only: bool = False,
+    restricted_lines: Sequence[str] = (),
 ):
-    """Send to these people by their usual paths (bell, e-mail, personal webhook), or to `recipients`."""
+    """Send to these people by their usual paths (bell, e-mail, personal webhook), or to `recipients`.
+
+    `in_app_only`: the bell alone (the person is in the room already). About a
+    restricted (security) incident, a message says only that a restricted
+    incident needs them, the link, and `restricted_lines` (an acknowledge link):
+    never its title or what happened, whatever the channel.
+    """
     if recipients is None:
-        recipients = [r for user in to for r in recipients_for(user)]
+        if in_app_only:
+            recipients = [Recipient(channel=in_app_channel(), user=user) for user in to]
+        else:
+            recipients = [r for user in to for r in recipients_for(user)]
+    if incident is not None and incident.is_security:
+        subject = f"[{incident.reference}] A restricted incident needs you"
+        body = "\n\n".join(
+            ["A restricted incident needs you.", *restricted_lines, f"The room: {room_url(incident)}"]
+        )
+        context = {"incident": incident.reference, "room_url": room_url(incident)}
     # One person's unusable address (or a switched-off channel) must not keep the
     # message from everyone else: what the outbox refuses is recorded there as a
     # dead message with the reason; only when nobody can be reached is it refused.
@@ -93,7 +111,7 @@ def send_to(
             incident=incident,
             dedup_key=f"{dedup_key}:refused"[:200] if dedup_key else None,
         )
-    if incident is not None and incident.has_contacts:
+    if incident is not None and incident.has_contacts and not incident.is_security:
         # Every message about an incident says where to join the call and the chat.
         body = f"{body}\n\n{incident.join_text()}"
         context = {**(context or {}), "join": incident.join_document()}

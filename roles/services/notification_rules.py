@@ -162,6 +162,8 @@ def page_notify_person(page: Page, user: AbstractBaseUser) -> None:
         # The acknowledge link is the paged person's: the outbox (read by the
         # IC and admins) shows it masked; the page itself carries it.
         "secret_values": [ack],
+        # About a restricted incident, a page says only that one needs you, and how to acknowledge.
+        "restricted_lines": [f"Acknowledge: {ack}"],
     }
     rules = list(rules_of(user, urgency_of(page.incident)))
     if not rules:
@@ -242,6 +244,7 @@ def _send_step(step: PageNotification, page: Page, user: AbstractBaseUser) -> No
             dedup_key=dedup_key,
             context=context,
             secret_values=[ack],
+            restricted_lines=[f"Acknowledge: {ack}"],
             recipients=[recipient],
         )
     except RoleError as error:

@@ -120,6 +120,7 @@ def test_the_commander_sends_the_summary_when_nobody_is_internal_liaison(world):
 def test_who_publishes_a_public_update(world):
     assert _answers(world, statuspage_permissions.may_publish_for) == {
         "commander",
+        "deputy",
         "customer_liaison",
         *ADMINS,
     }
