@@ -104,8 +104,8 @@ def test_a_page_reaches_a_person_by_their_rules_in_order_until_acknowledged(
     # Each step is a message in the outbox, with its delivery's state.
     steps = Message.objects.filter(incident=major, kind="page").exclude(pk=first.pk).order_by("pk")
     assert [(m.deliveries.get().recipient_label, m.deliveries.get().state) for m in steps] == [
-        ("Alice Oncall (Phone · ntfy://127.0.0.1/…)", "sent"),
-        ("Alice Oncall (Tablet · ntfy://127.0.0.1/…)", "sent"),
+        (f"{alice} (Phone · ntfy://127.0.0.1/…)", "sent"),
+        (f"{alice} (Tablet · ntfy://127.0.0.1/…)", "sent"),
     ]
 
 
