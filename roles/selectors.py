@@ -25,6 +25,7 @@ from roles.models import (
     RoleAssignment,
     RotationLayer,
     Schedule,
+    Task,
 )
 
 User = get_user_model()
@@ -335,6 +336,16 @@ def my_current_roles(user: AbstractBaseUser) -> list[RoleAssignment]:
         .filter(incident__in=incidents_visible_to(user))
         .select_related("incident")
         .order_by("incident__severity", "started_at")
+    )
+
+
+def my_open_tasks(user: AbstractBaseUser) -> list:
+    """My tasks across the incidents I can see, open and doing, most severe incident first."""
+    return list(
+        Task.objects.filter(assignee=user, state__in=Task.ACTIVE_STATES)
+        .filter(incident__in=incidents_visible_to(user))
+        .select_related("incident")
+        .order_by("incident__severity", "due_at", "created_at")[:50]
     )
 
 

@@ -83,7 +83,7 @@ def my_work(context) -> dict:
     pages = selectors.my_open_pages(user)
     for page in pages:
         page.ack_url = services.page_ack_url(page=page, user=user)
-    return {"roles": selectors.my_current_roles(user), "pages": pages}
+    return {"roles": selectors.my_current_roles(user), "pages": pages, "tasks": selectors.my_open_tasks(user)}
 
 
 def _people(request) -> list:

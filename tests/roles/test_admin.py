@@ -23,9 +23,9 @@ def test_schedule_admin_shows_who_is_on_call_and_the_override_rule(client, admin
     listing = client.get(reverse("admin:roles_schedule_changelist"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Now: dev.deputy (backup sam.scribe)" in html
+    assert "Now: Dev Deputy (backup Sam Scribe)" in html  # names, not usernames
     assert OVERRIDE_RULE in html
-    assert listing.status_code == 200 and "dev.deputy" in listing.content.decode()
+    assert listing.status_code == 200 and "Dev Deputy" in listing.content.decode()
 
 
 def test_the_other_roles_admin_pages_load(client, admin, ic_schedule):

@@ -234,4 +234,4 @@ def test_the_admin_shows_swaps_and_the_schedule_history(client, afternoon, admin
     assert page.status_code == 200
     assert "Dev Deputy asked Sam Scribe to cover" in page.content.decode()
     swaps = client.get(reverse("admin:roles_shiftswap_changelist"))
-    assert swaps.status_code == 200 and "sam.scribe" in swaps.content.decode()
+    assert swaps.status_code == 200 and "Sam Scribe" in swaps.content.decode()
