@@ -27,4 +27,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"
 
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-", "--timeout", "30"]
+# ASGI: uvicorn workers under gunicorn (config/workers.py); sync views run as before, the live
+# streams hold no thread. Size workers and the database pool together (README, Sizing).
+CMD ["gunicorn", "config.asgi:application", "--worker-class", "config.workers.Worker", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "--timeout", "30", "--graceful-timeout", "10"]

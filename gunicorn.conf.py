@@ -1,7 +1,12 @@
 """Gunicorn reads this file from the working directory (the image's /app) by default.
 
+The portal runs as an ASGI application in uvicorn workers
+(`gunicorn config.asgi:application -k config.workers.Worker`): README, Sizing.
+
 The access log masks links that are secrets (acknowledge, confirm, unsubscribe
-and password reset links): see config/secret_logs.py.
+and password reset links): see config/secret_logs.py. Gunicorn's own access log
+goes through AccessLogger; uvicorn's workers write theirs through the
+"uvicorn.access" logger, which gets the same mask in post_worker_init.
 """
 
 import os
@@ -45,3 +50,11 @@ def child_exit(server, worker) -> None:
 def on_exit(server) -> None:
     for directory in _made_directory:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def post_worker_init(worker) -> None:
+    import logging
+
+    from config.secret_logs import SecretLinkFilter
+
+    logging.getLogger("uvicorn.access").addFilter(SecretLinkFilter())

@@ -37,6 +37,7 @@ from django.utils import timezone
 from comms import apprise_urls, crypto, permissions, transports
 from comms.models import LAST_ERROR_MAX_LENGTH, Channel, ContactMethod, Delivery, Message, validate_http_url
 from comms.selectors import contact_methods_channel, email_channel, in_app_channel
+from core import live
 from core.errors import DomainError, NotAllowed
 from core.tasks import enqueue
 from core.text import one_line
@@ -294,6 +295,9 @@ def message_send(
     return message
 
 
+    # Their bells ring at once, on every page they have open (server-sent events, core/live.py).
+    for user_id in {d.user_id for d in created if d.channel.kind == Channel.Kind.IN_APP and d.user_id}:
+        live.publish_on_commit(f"bell:{user_id}")
 # Why a delivery of a sensitive message cannot be (re-)sent once its secret is erased.
 ERASED_SECRET_TEXT = (
     "This message carried a secret (a sign-in, reset or confirmation link) that was erased when its "

@@ -1,3 +1,4 @@
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from comms import forms, permissions, selectors, services
 from comms.services import CommsError
+from core import live
 
 
 @never_cache
@@ -23,6 +25,36 @@ def notifications_bell(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=204)
     count = selectors.unread_notification_count(request.user)
     return render(request, "comms/notifications.html#bell", {"unread": count})
+
+
+def _bell_watcher(request: HttpRequest) -> tuple[int, str] | None:
+    user = request.user
+    if not (user.is_authenticated and user.is_active):
+        return None
+    return user.pk, request.session.session_key or ""
+
+
+@never_cache
+@require_GET
+async def notifications_events(request: HttpRequest) -> HttpResponse:
+    """The bell's stream (server-sent events): "bell" when a notification arrives, and the page
+    fetches the count (notifications_bell). The bell polls only while this is down."""
+    if not live.hub().healthy:
+        return live.unavailable("Live updates are paused; the bell polls meanwhile.")
+    watcher = await sync_to_async(_bell_watcher)(request)
+    if watcher is None:
+        return HttpResponse(status=204)  # signed out: EventSource stops on a 204
+    user_id, session_key = watcher
+    if not live.slots.take():
+        return live.unavailable("Too many open streams on this server.")
+    return live.stream_response(
+        live.ping_stream(
+            channels=[f"bell:{user_id}"],
+            session_key=session_key,
+            name="bell",
+            still_allowed=lambda: live.session_and_person_ok(session_key, user_id),
+        )
+    )
 
 
 @login_required

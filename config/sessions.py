@@ -26,6 +26,8 @@ from django.conf import settings
 from django.contrib.sessions.backends import cached_db
 from django.core.cache import caches
 
+from core import live
+
 logger = logging.getLogger(__name__)
 
 # A cached session is (VERSION, when the database last confirmed it, the session data).
@@ -154,3 +156,5 @@ class SessionStore(cached_db.SessionStore):
         key = self.cache_key_prefix + session_key
         if not self._cache.delete(key):
             pending_deletes.add(key)
+        # Its open streams (server-sent events) end now, not at their next event.
+        live.publish(live.session_channel(session_key))

@@ -83,10 +83,14 @@ MIDDLEWARE = [
     # Answers to a signed-in person (session or token): Cache-Control private, no-store.
     "core.middleware.private_cache_middleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The database down or its pool exhausted: a 503 with Retry-After rather than a 500.
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Pages show times in the viewer's own zone (their profile's), read only when a time is shown.
+    "roles.middleware.viewer_time_zone_middleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -98,6 +102,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -117,6 +122,12 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{RUN_DIR / 'coolhead.sqlite3'}")
 try:
+# PostgreSQL: a pool of connections per process (README, Sizing). Off, each thread keeps
+# its own connection for DB_CONN_MAX_AGE seconds.
+DB_POOL = env_bool("DB_POOL", True)
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 2, minimum=0)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10, minimum=1)
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 5, minimum=1)
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
@@ -136,6 +147,19 @@ else:
     # test database.
     _db["TEST"] = {"NAME": "test_coolhead" + env_str("TEST_DB_SUFFIX", "")}
 DATABASES = {"default": _db}
+    if DB_POOL:
+        # psycopg's pool, per process: at most DB_POOL_MAX_SIZE connections whatever the
+        # number of requests and streams in flight (the ASGI server runs each request in a
+        # thread of its own, so "a connection per thread, kept" would grow without bound).
+        # A request that waits longer than DB_POOL_TIMEOUT for one gets a 503 with
+        # Retry-After (core.middleware), never PostgreSQL's "too many clients".
+        _db["CONN_MAX_AGE"] = 0
+        _db["CONN_HEALTH_CHECKS"] = False
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery --------------------------------------------------
@@ -435,9 +459,21 @@ LOGGING = {
 }
 
 # --- Product -----------------------------------------------------------------------
-# How often the live incident room asks for news, in milliseconds.
+# How often the live incident room asks for news, in milliseconds, when it cannot
+# hold a stream open (the stream is the usual way; polling is the fallback).
 INCIDENT_ROOM_POLL_MS = env_int("INCIDENT_ROOM_POLL_MS", 2000, minimum=250)
 TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", 50, minimum=5)
+# Server-sent events (core/live.py). Without REDIS_URL, each web process reads the
+# cached revision of every room it watches this often (once per room, not per watcher).
+LIVE_CACHE_CHECK_MS = env_int("LIVE_CACHE_CHECK_MS", 250, minimum=50)
+# An open stream sends a comment this often, so that proxies keep it and a dead client is noticed.
+LIVE_KEEPALIVE_SECONDS = env_int("LIVE_KEEPALIVE_SECONDS", 15, minimum=1)
+# Streams one web process holds open; more get a 503 with Retry-After (the page polls instead).
+LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 2000, minimum=1)
+# Other requests one web process works on at once; more wait their turn for up to
+# WEB_QUEUE_SECONDS, then get a 503 with Retry-After (config/asgi.py).
+WEB_MAX_IN_FLIGHT = env_int("WEB_MAX_IN_FLIGHT", 40, minimum=1)
+WEB_QUEUE_SECONDS = env_int("WEB_QUEUE_SECONDS", 10, minimum=1)
 
 # --- Comms (the outbox) --------------------------------------------------------------
 # A worker holds a claimed delivery for this long; a lease that expires means the

@@ -1,10 +1,14 @@
 """Request-wide rules no single view should have to remember."""
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.cache import patch_cache_control
+
+logger = logging.getLogger(__name__)
 
 # Answers under these prefixes are JSON in the API's error format ({detail, code, errors}).
 JSON_PREFIXES = ("/api/", "/integrations/")
@@ -73,3 +77,33 @@ def private_cache_middleware(get_response: Callable[[HttpRequest], HttpResponse]
         return response
 
     return middleware
+
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class DatabaseUnavailableMiddleware:
+    """The database down, cut off or its pool exhausted (overload): a 503 with Retry-After, not a 500.
+
+    Nothing was written (the transaction did not commit), and the same request
+    works once the database answers again. The API's own handler says the same
+    in its error format (core/api/errors.py); this covers the pages.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable: %s %s answered 503", request.method, request.path)
+        message = "The portal is busy or its database is unavailable; retry in a few seconds."
+        if wants_json(request):
+            response = JsonResponse({"detail": message, "code": "unavailable", "errors": {}}, status=503)
+        else:
+            response = HttpResponse(message + "\n", status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        return response

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import tool_views, views
+from incidents import live_views, tool_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -8,6 +8,9 @@ urlpatterns = [
     path("incidents/declare/", views.incident_declare, name="incident_declare"),
     path("incidents/<int:number>/", views.incident_room, name="incident_room"),
     path("incidents/<int:number>/poll/", views.incident_poll, name="incident_poll"),
+    # Server-sent events (incidents/live_views.py): the room's changes, and "an incident changed".
+    path("incidents/<int:number>/events/", live_views.room_stream, name="incident_events"),
+    path("incidents/events/", live_views.incidents_stream, name="incidents_events"),
     path("incidents/<int:number>/status/", views.incident_change_status, name="incident_status"),
     path("incidents/<int:number>/severity/", views.incident_change_severity, name="incident_severity"),
     path("incidents/<int:number>/reopen/", views.incident_reopen, name="incident_reopen"),

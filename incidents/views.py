@@ -225,7 +225,13 @@ def room_delta(
         oob=True,
     )
     delta = render(request, "incidents/incident_room.html#delta", context).content.decode()
-    return HttpResponse(main + delta)
+    response = HttpResponse(main + delta)
+    # The stream (incidents/live.py) sends one render to every watcher in the same time zone
+    # when nothing in it depends on who looks (their CSRF token is put in for each): a part
+    # drawn per viewer (what they may do) must be named here, and so must entries they wrote.
+    response.drawn_per_viewer = controls_changed or roles_changed or tools_changed or command_changed
+    response.authors = {entry.author_id for entry in (*new, *edited)}
+    return response
 
 
 def _seen_revision(request: HttpRequest) -> int | None:

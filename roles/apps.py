@@ -6,12 +6,15 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: apps.py is read before the models are ready.
+        from django.contrib.auth.signals import user_logged_in
+
         from comms import permissions as comms_permissions
         from incidents import hooks
         from roles import permissions
         from roles.api.serializers import RoleAssignmentSerializer
         from roles.selectors import current_role_holders
         from roles.services.major import incident_became_major
+        from roles.viewer_zone import on_sign_in
 
         # incidents and comms sit below roles: they learn of role holders and of
         # who commands which incident through these registrations.
@@ -19,3 +22,5 @@ class RolesConfig(AppConfig):
         hooks.provide_decision_rule(permissions.decides)
         hooks.on_becoming_major(incident_became_major)
         comms_permissions.register_subject_rules(commanded=permissions.commanded_incidents)
+        # Pages show times in the person's own zone: read once at sign-in (roles/viewer_zone.py).
+        user_logged_in.connect(on_sign_in, dispatch_uid="roles.viewer_zone")

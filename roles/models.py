@@ -4,6 +4,7 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -94,6 +95,19 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    @staticmethod
+    def zone_cache_key(user_id: int) -> str:
+        """Where the person's zone is cached for their pages (roles/viewer_zone.py)."""
+        return f"viewer-zone:{user_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        # Their pages show times in the new zone from the next request on.
+        try:
+            cache.delete(self.zone_cache_key(self.user_id))
+        except Exception:  # noqa: BLE001 - a cache outage: the cached zone expires within a day
+            pass
 
     def clean(self) -> None:
         # The outbound rule, as far as it goes without DNS: comms checks again

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core import live
 from core.errors import DomainError, NotAllowed
 from core.markdown import render_markdown
 from incidents import hooks, permissions
@@ -48,6 +49,10 @@ def publish_revision(incident: Incident) -> None:
             cache.set(key, value, timeout=24 * 3600)
         except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
             pass
+        # The open rooms, dashboards and lists hear of it at once (server-sent events,
+        # core/live.py), whichever process made the change: web, worker or beat.
+        live.publish(f"room:{incident.pk}", {"rev": value[0], "restricted": value[1]})
+        live.publish("incidents", {"incident": incident.pk, "rev": value[0]})
 
     transaction.on_commit(publish)
 

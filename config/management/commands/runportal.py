@@ -1,4 +1,5 @@
-"""`make run`: the web server, a Celery worker and beat, kept running until Ctrl-C.
+"""`make run`: the web server (gunicorn with a uvicorn worker, as in production), a Celery
+worker and beat, kept running until Ctrl-C.
 
 A worker or beat that dies (Redis went away, an out-of-memory kill, `kill -9`)
 is started again after a pause that doubles with each quick death, up to
@@ -135,6 +136,15 @@ def _kill_group(pgid: int) -> None:
     _signal_group(pgid, signal.SIGKILL)
 
 
+def web_command(*, python: str, host: str, port: int) -> list[str]:
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        *(python, "-m", "gunicorn", "config.asgi:application"),
+        *("--worker-class", "config.workers.Worker", "--workers", "1", "--bind", bind),
+        *("--timeout", "30", "--graceful-timeout", "5", "--access-logfile", "-"),
+    ]
+
+
 class Command(BaseCommand):
     help = "Run the web server, a Celery worker and Celery beat until Ctrl-C; restart a dead worker or beat."
 
@@ -147,7 +157,9 @@ class Command(BaseCommand):
         python = sys.executable
         env = child_environment(host=host, port=port, environ=os.environ)
         children = [
-            Child("web", [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"], restart=False),
+            # The production web server (README, Sizing): gunicorn with one uvicorn worker, the ASGI
+            # application, so that the live room's streams run here as they do in the image.
+            Child("web", web_command(python=python, host=host, port=port), restart=False),
             Child(
                 "worker",
                 [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
