@@ -35,6 +35,9 @@ class AppriseTarget:
     service: str  # apprise's name for it: "ntfy", "Pushover", "Telegram"
     scheme: str
     host: str  # the server the URL names; "" when the service's URL holds only tokens (pover://)
+    # The longest text the service takes in one message (apprise's body_maxlen: 500 on
+    # Mastodon, 300 on Bluesky, 280 for a post on X); 0 when apprise does not say.
+    body_limit: int = 0
 
     @property
     def hint(self) -> str:
@@ -54,9 +57,11 @@ def _scheme(url: str) -> str:
     return scheme.lower() if separator else ""
 
 
-def parse(url: str):
+def parse(url: str, *, schemes: list[str] | None = None, what: str = "contact method"):
     """apprise's plugin object for the URL, or AppriseUrlRefused saying why not.
 
+    `schemes`: the kinds of URL accepted (default: COMMS_APPRISE_SCHEMES, people's contact
+    methods; the company's own accounts use COMMS_APPRISE_CHANNEL_SCHEMES).
     apprise logs what it cannot parse, URL included: its logger writes nowhere
     (config/settings.py LOGGING), and the reason given here never quotes it.
     """
@@ -68,11 +73,11 @@ def parse(url: str):
     if any(not c.isprintable() or c.isspace() for c in url):
         raise AppriseUrlRefused("An apprise URL is one line without spaces.")
     scheme = _scheme(url)
-    allowed = settings.COMMS_APPRISE_SCHEMES
+    allowed = settings.COMMS_APPRISE_SCHEMES if schemes is None else schemes
     if scheme not in allowed:
         shown = f"“{scheme}://”" if scheme.isalnum() and len(scheme) <= 20 else "This kind of URL"
         raise AppriseUrlRefused(
-            f"{shown} is not a kind of contact method this portal sends to. Accepted: "
+            f"{shown} is not a kind of {what} this portal sends to. Accepted: "
             + ", ".join(f"{s}://" for s in allowed)
             + "."
         )
@@ -90,17 +95,23 @@ def describe_plugin(plugin, scheme: str) -> AppriseTarget:
     # json://); the others hold tokens where a host would be (pover://user@token).
     names_host = any("{host}" in template for template in getattr(plugin, "templates", ()))
     host = str(plugin.host or "") if names_host else ""
-    return AppriseTarget(service=str(plugin.service_name or scheme), scheme=scheme, host=host)
+    try:
+        body_limit = max(int(getattr(plugin, "body_maxlen", 0) or 0), 0)
+    except (TypeError, ValueError):
+        body_limit = 0
+    return AppriseTarget(
+        service=str(plugin.service_name or scheme), scheme=scheme, host=host, body_limit=body_limit
+    )
 
 
-def describe(url: str) -> AppriseTarget:
+def describe(url: str, *, schemes: list[str] | None = None, what: str = "contact method") -> AppriseTarget:
     """Check an apprise URL as far as that goes without sending, and what may be shown of it.
 
     Raises AppriseUrlRefused: a scheme that is not accepted, a URL apprise does
     not understand, or a server that is not public (unless it is listed in
     OUTBOUND_ALLOWED_HOSTS).
     """
-    target = describe_plugin(parse(url), _scheme(url.strip()))
+    target = describe_plugin(parse(url, schemes=schemes, what=what), _scheme(url.strip()))
     if target.host:
         refusal = addresses.host_refusal(target.host)
         if refusal is not None:

@@ -37,7 +37,7 @@ class Channel(models.Model):
         SLACK = "slack", "Slack-style incoming webhook"
         WEBHOOK = "webhook", "Signed JSON webhook"
         IN_APP = "in_app", "In-app notification"
-        APPRISE = "apprise", "Personal contact method (apprise: push, SMS, chat)"
+        APPRISE = "apprise", "apprise: a person's contact method, or an account of the company's own"
 
     # The channels every installation has; get-or-created by slug.
     EMAIL_SLUG = "email"
@@ -61,6 +61,14 @@ class Channel(models.Model):
             "X-Coolhead-Signature = 'v1=' + hex HMAC-SHA256(secret, 'v1:{timestamp}:{raw body}')."
         ),
     )
+    # Kind "apprise" with a URL of its own: an account of the company's (Mastodon, Bluesky,
+    # X...), set by comms.services.channel_apprise_set. The URL is a credential: kept only
+    # encrypted (comms/crypto.py) and never shown again; `apprise_hint` is what displays show.
+    apprise_url_encrypted = models.TextField(blank=True, editable=False)
+    apprise_hint = models.CharField(max_length=300, blank=True, editable=False)
+    apprise_service = models.CharField(max_length=100, blank=True, editable=False)
+    # The longest text the service takes in one message (apprise's body_maxlen); 0 = not known.
+    apprise_body_limit = models.PositiveIntegerField(default=0, editable=False)
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, help_text="A receiver that does not answer within this many seconds is cut off (1-60)."
     )
@@ -82,6 +90,11 @@ class Channel(models.Model):
     @property
     def is_webhook(self) -> bool:
         return self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK)
+
+    @property
+    def has_apprise_url(self) -> bool:
+        """An apprise channel that posts to an account of its own (not a person's contact method)."""
+        return self.kind == self.Kind.APPRISE and bool(self.apprise_url_encrypted)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -160,6 +173,8 @@ class Message(models.Model):
         WEBHOOK_EVENT = "webhook_event", "Webhook event"
         ACCOUNT = "account", "Account mail"
         CONTACT_TEST = "contact_test", "Contact method test"
+        CUSTOMER_UPDATE = "customer_update", "Direct update to a customer"
+        SOCIAL_POST = "social_post", "Social post"
         OTHER = "other", "Other"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)

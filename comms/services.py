@@ -150,6 +150,9 @@ def _resolve(recipient: Recipient) -> tuple[Channel, str, AbstractBaseUser | Non
             raise CommsError(f"{address!r} is not an http(s) URL for the {channel.name!r} webhook.") from None
         if len(address) > 500:
             raise CommsError("A webhook URL may be at most 500 characters.")
+    elif channel.has_apprise_url and recipient.contact_method is None:
+        # An account of the company's own (a social network): the channel holds the URL.
+        address = f"{channel.apprise_service} · {channel.apprise_hint}"[:500]
     elif channel.kind == Channel.Kind.APPRISE:
         method = recipient.contact_method
         if not isinstance(method, ContactMethod) or method.pk is None:
@@ -292,12 +295,12 @@ def message_send(
     to_send = [(d.pk, d.channel.kind) for d in created if d.state == Delivery.State.PENDING]
     if to_send:
         transaction.on_commit(lambda: enqueue_deliveries(to_send))
-    return message
-
-
     # Their bells ring at once, on every page they have open (server-sent events, core/live.py).
     for user_id in {d.user_id for d in created if d.channel.kind == Channel.Kind.IN_APP and d.user_id}:
         live.publish_on_commit(f"bell:{user_id}")
+    return message
+
+
 # Why a delivery of a sensitive message cannot be (re-)sent once its secret is erased.
 ERASED_SECRET_TEXT = (
     "This message carried a secret (a sign-in, reset or confirmation link) that was erased when its "
@@ -492,6 +495,37 @@ def notifications_mark_read(*, user: AbstractBaseUser, delivery_ids: Sequence[in
     if delivery_ids is not None:
         qs = qs.filter(pk__in=list(delivery_ids))
     return qs.update(read_at=timezone.now())
+
+
+# --- Accounts of the company's own (apprise URLs on a channel) --------------------------------------
+
+
+@transaction.atomic
+def channel_apprise_set(*, channel: Channel, url: str) -> Channel:
+    """Give an apprise channel the URL of an account of the company's (Mastodon, Bluesky, X...).
+
+    Checked as a contact method's is (COMMS_APPRISE_CHANNEL_SCHEMES, a URL apprise
+    understands, a public server), kept encrypted and never shown again: `apprise_hint`
+    is what displays show, `apprise_body_limit` the longest text the service takes.
+    """
+    if channel.kind != Channel.Kind.APPRISE:
+        raise CommsError("Only an apprise channel posts to an account through an apprise URL.")
+    try:
+        target = apprise_urls.describe(url, schemes=settings.COMMS_APPRISE_CHANNEL_SCHEMES, what="account")
+    except apprise_urls.AppriseUrlRefused as error:
+        raise CommsError(str(error)) from None
+    channel.apprise_url_encrypted = crypto.encrypt(url.strip())
+    channel.apprise_hint = target.hint[:300]
+    channel.apprise_service = target.service[:100]
+    channel.apprise_body_limit = target.body_limit
+    if channel.pk is None:
+        channel.save()
+    else:
+        channel.save(
+            update_fields=["apprise_url_encrypted", "apprise_hint", "apprise_service", "apprise_body_limit"]
+        )
+    logger.info("Channel %s posts to a %s account now", channel.pk, channel.apprise_service)
+    return channel
 
 
 # --- Contact methods (a person's own apprise URLs) -----------------------------------------------

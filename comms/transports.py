@@ -496,17 +496,30 @@ def _apprise_failure(service: str, lines: list[str], refusal: str | None) -> Sen
 
 
 def send_apprise(delivery: Delivery) -> None:
-    """Send one delivery to a person's contact method (an apprise URL, decrypted only here)."""
+    """Send one delivery through apprise: to a person's contact method, or to the account of the
+    company's own that its channel holds (a social network). The URL is decrypted only here."""
     method = delivery.contact_method
-    if method is None:
+    channel = delivery.channel
+    if method is not None:
+        encrypted, hint, service, owner = method.url_encrypted, method.hint, method.service, "Its owner"
+        schemes = settings.COMMS_APPRISE_SCHEMES
+    elif channel.has_apprise_url:
+        encrypted, hint, service, owner = (
+            channel.apprise_url_encrypted,
+            channel.apprise_hint,
+            channel.apprise_service,
+            "An admin",
+        )
+        schemes = settings.COMMS_APPRISE_CHANNEL_SCHEMES
+    else:
         raise SendError("The contact method was removed before this could be sent", permanent=True)
     try:
-        url = crypto.decrypt(method.url_encrypted)
+        url = crypto.decrypt(encrypted)
     except crypto.UnreadableSecret as error:
-        raise SendError(f"{error} Its owner enters the URL again.", permanent=True) from None
+        raise SendError(f"{error} {owner} enters the URL again.", permanent=True) from None
     try:
-        plugin = apprise_urls.parse(url)
-        target = apprise_urls.describe_plugin(plugin, method.hint.partition("://")[0])
+        plugin = apprise_urls.parse(url, schemes=schemes)
+        target = apprise_urls.describe_plugin(plugin, hint.partition("://")[0])
         if target.host:
             refusal = addresses.host_refusal(target.host)
             if refusal is not None:
@@ -514,22 +527,29 @@ def send_apprise(delivery: Delivery) -> None:
     except apprise_urls.AppriseUrlRefused as error:
         raise SendError(f"Refused: {error}", permanent=True) from None
     message = delivery.message
+    # A post written for a network (context body_format "text") goes as written, measured
+    # to the network's limit by its writer; any other body is Markdown, sent as plain text.
+    as_written = (message.context or {}).get("body_format") == "text"
+    body = message.body if as_written else (message.body_text or message.subject)
+    # A service without titles (Mastodon, X, Bluesky: title_maxlen 0) would put the subject
+    # in front of a post that was measured to fit without it.
+    title = "" if as_written and not getattr(plugin, "title_maxlen", 1) else message.subject
     records = _ThreadRecords()
     apprise_logger = logging.getLogger("apprise")
     apprise_logger.addHandler(records)
     try:
         with _checked_lookups() as guard:
             try:
-                sent = plugin.notify(body=message.body_text or message.subject, title=message.subject)
+                sent = plugin.notify(body=body, title=title)
             except Exception as error:  # noqa: BLE001 - a plugin's bug fails this delivery, not the batch
                 raise SendError(
-                    f"The {method.service} plugin of apprise failed ({type(error).__name__})", permanent=False
+                    f"The {service} plugin of apprise failed ({type(error).__name__})", permanent=False
                 ) from None
             refusal = guard.refusal
     finally:
         apprise_logger.removeHandler(records)
     if not sent:
-        raise _apprise_failure(method.service or "The service", records.lines, refusal)
+        raise _apprise_failure(service or "The service", records.lines, refusal)
 
 
 def send_other(delivery: Delivery) -> None:

@@ -67,6 +67,7 @@ urlpatterns = [
     path("", include("roles.api.urls")),
     path("", include("statuspage.api.urls")),
     path("", include("reviews.api.urls")),
+    path("", include("customers.api.urls")),
     path("", include("integrations.api.urls")),
     path("", include("accounts.api.urls")),
     # Anything else under /api/v1/ answers in the API's error format, not with an HTML page.

@@ -28,6 +28,9 @@ app.conf.beat_schedule["roles-reminders"] = {"task": "roles.reminders_send", "sc
 # After incidents (reviews): review due soon or overdue, meeting tomorrow, follow-up
 # overdue, the weekly team digest; each sent once (its dedup key), so every 5 minutes is fine.
 app.conf.beat_schedule["reviews-reminders"] = {"task": "reviews.reminders_send", "schedule": 300.0}
+# Customers: call the affected customers while the ETA is more than an hour away (once per
+# period until each is called or skipped), and follow-ups a lost task did not open.
+app.conf.beat_schedule["customers-reminders"] = {"task": "customers.reminders_send", "schedule": 60.0}
 # Integrations: `/incident status stalk` posts the status to its Slack channel every 30 seconds.
 app.conf.beat_schedule["integrations-slack-stalks"] = {
     "task": "integrations.tasks.slack_stalks_post",

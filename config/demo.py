@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from customers.demo import load_customers_demo
 from incidents import services
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.services import tools
@@ -183,6 +184,9 @@ def load_demo() -> None:
 
     # The public face: components, page history, three public updates on the SEV-1 (statuspage/demo.py).
     load_status_demo(people=people, incident=fire, past_incident=old)
+
+    # Customers on the SEV-1's service, and its ETA to fix (customers/demo.py).
+    load_customers_demo(incident=fire, by=people["customer@example.com"])
 
 
 def _shift_into_the_past(incident: Incident, delta: timedelta) -> None:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     # The apps, from the top layer down (see the import-linter contract in pyproject.toml).
     "config",
     "integrations",
+    "customers",
     "reviews",
     "statuspage",
     "roles",
@@ -82,15 +83,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Answers to a signed-in person (session or token): Cache-Control private, no-store.
     "core.middleware.private_cache_middleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     # The database down or its pool exhausted: a 503 with Retry-After rather than a 500.
     "core.middleware.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     # Pages show times in the viewer's own zone (their profile's), read only when a time is shown.
     "roles.middleware.viewer_time_zone_middleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -101,8 +102,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
-
 ASGI_APPLICATION = "config.asgi.application"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -121,13 +122,13 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{RUN_DIR / 'coolhead.sqlite3'}")
-try:
 # PostgreSQL: a pool of connections per process (README, Sizing). Off, each thread keeps
 # its own connection for DB_CONN_MAX_AGE seconds.
 DB_POOL = env_bool("DB_POOL", True)
 DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 2, minimum=0)
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10, minimum=1)
 DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 5, minimum=1)
+try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
@@ -146,7 +147,6 @@ else:
     # Parallel test runs on one server (developers, helpers, CI) need their own
     # test database.
     _db["TEST"] = {"NAME": "test_coolhead" + env_str("TEST_DB_SUFFIX", "")}
-DATABASES = {"default": _db}
     if DB_POOL:
         # psycopg's pool, per process: at most DB_POOL_MAX_SIZE connections whatever the
         # number of requests and streams in flight (the ASGI server runs each request in a
@@ -160,6 +160,7 @@ DATABASES = {"default": _db}
             "max_size": DB_POOL_MAX_SIZE,
             "timeout": DB_POOL_TIMEOUT,
         }
+DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery --------------------------------------------------
@@ -462,7 +463,6 @@ LOGGING = {
 # How often the live incident room asks for news, in milliseconds, when it cannot
 # hold a stream open (the stream is the usual way; polling is the fallback).
 INCIDENT_ROOM_POLL_MS = env_int("INCIDENT_ROOM_POLL_MS", 2000, minimum=250)
-TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", 50, minimum=5)
 # Server-sent events (core/live.py). Without REDIS_URL, each web process reads the
 # cached revision of every room it watches this often (once per room, not per watcher).
 LIVE_CACHE_CHECK_MS = env_int("LIVE_CACHE_CHECK_MS", 250, minimum=50)
@@ -474,6 +474,7 @@ LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 2000, minimum=1)
 # WEB_QUEUE_SECONDS, then get a 503 with Retry-After (config/asgi.py).
 WEB_MAX_IN_FLIGHT = env_int("WEB_MAX_IN_FLIGHT", 40, minimum=1)
 WEB_QUEUE_SECONDS = env_int("WEB_QUEUE_SECONDS", 10, minimum=1)
+TIMELINE_PAGE_SIZE = env_int("TIMELINE_PAGE_SIZE", 50, minimum=5)
 
 # --- Comms (the outbox) --------------------------------------------------------------
 # A worker holds a claimed delivery for this long; a lease that expires means the
@@ -500,9 +501,22 @@ COMMS_APPRISE_SCHEMES = [
         "gotify,gotifys,signal,signals,pbul,rocket,rockets,json,jsons,form,forms,xml,xmls".split(","),
     )
 ]
-for _scheme in COMMS_APPRISE_SCHEMES:
-    if not _scheme.isalnum():
-        raise ImproperlyConfigured(f"COMMS_APPRISE_SCHEMES lists URL schemes without '://', not {_scheme!r}")
+# Accounts of the company's own that an admin gives a channel (the social accounts public
+# updates are posted to: customers.SocialAccount): apprise's Mastodon, Bluesky and X.
+COMMS_APPRISE_CHANNEL_SCHEMES = [
+    scheme.lower()
+    for scheme in env_list(
+        "COMMS_APPRISE_CHANNEL_SCHEMES",
+        "mastodon,mastodons,toot,toots,bsky,bluesky,x,twitter,tweet".split(","),
+    )
+]
+for _name, _schemes in (
+    ("COMMS_APPRISE_SCHEMES", COMMS_APPRISE_SCHEMES),
+    ("COMMS_APPRISE_CHANNEL_SCHEMES", COMMS_APPRISE_CHANNEL_SCHEMES),
+):
+    for _scheme in _schemes:
+        if not _scheme.isalnum():
+            raise ImproperlyConfigured(f"{_name} lists URL schemes without '://', not {_scheme!r}")
 # Outbound URLs (webhooks) reach public addresses only (comms/addresses.py); these
 # exact host names (or IP literals) may be internal, such as a self-hosted receiver.
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", [])
@@ -608,6 +622,13 @@ ROLES_HANDOVER_LEAD_MINUTES = env_int("ROLES_HANDOVER_LEAD_MINUTES", 15, minimum
 ROLES_HANDOVER_WINDOW_HOURS = env_int("ROLES_HANDOVER_WINDOW_HOURS", 8, minimum=1)
 # On-call calendar feeds (.ics) list shifts this many days ahead (and the past week).
 ROLES_CALENDAR_FEED_DAYS = env_int("ROLES_CALENDAR_FEED_DAYS", 60, minimum=1)
+
+# --- Customers: direct updates, calls, follow-ups, social posts ---------------------------
+# An ETA to fix given (or moved to) more than this many minutes ahead means calling the
+# affected customers (MNX: "if the ETA to fix is greater than an hour, call the customer").
+CUSTOMERS_CALL_ETA_MINUTES = env_int("CUSTOMERS_CALL_ETA_MINUTES", 60, minimum=1)
+# The liaison is reminded this often until every affected customer is called or skipped.
+CUSTOMERS_CALL_REMINDER_MINUTES = env_int("CUSTOMERS_CALL_REMINDER_MINUTES", 15, minimum=1)
 
 # --- Reviews: post-incident reviews, follow-ups, insights ---------------------------------
 # Resolving an incident of these severities drafts its review; others get one on demand.

@@ -24,6 +24,7 @@ urlpatterns = [
     path("status/", include("statuspage.urls")),
     path("incidents/", include("statuspage.room_urls")),
     path("", include("reviews.urls")),
+    path("", include("customers.urls")),
     path("", include("incidents.urls")),
     path("", include("roles.urls")),
 ]

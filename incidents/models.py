@@ -145,6 +145,11 @@ class Incident(ContactLinks):
     # cleared when it is lowered: what happens when an incident becomes major happens
     # once per rise, and the summary and public-update cadences count from here.
     major_since = models.DateTimeField(null=True, blank=True)
+    # The estimated time to fix, as told to customers ("if you have an approximate ETA to
+    # fix, include that"); every change is on the timeline with the previous value
+    # (incidents.services.incident_set_eta). `eta_set_at`: when it was last set or moved.
+    eta = models.DateTimeField("ETA to fix", null=True, blank=True)
+    eta_set_at = models.DateTimeField(null=True, blank=True)
 
     detected_at = models.DateTimeField(default=timezone.now)
     declared_at = models.DateTimeField(default=timezone.now)
@@ -253,6 +258,9 @@ class TimelineEntry(models.Model):
         VERIFICATION = "verification", "Verification step"
         PROPOSAL = "proposal", "Proposal"
         TASK = "task", "Task"
+        ETA = "eta", "ETA"
+        # Affected customers, direct updates to them, calls and follow-ups (the customers app).
+        CUSTOMER = "customer", "Customers"
 
     # What a responder may write by hand; the rest are written by services.
     WRITABLE_KINDS = (

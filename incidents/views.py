@@ -60,6 +60,8 @@ def room_context(request: HttpRequest, incident: Incident, *, whole_page: bool =
         # The IC decides status, severity and the repair while one is assigned; others propose.
         "may_decide": permissions.may_decide(request.user, incident, holders),
         "next_statuses": [s for s in Incident.Status if s in services.TRANSITIONS[incident.status]],
+        # What the status control offers first: the next step forward, never a step back.
+        "forward_status": services.forward_status(incident.status),
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),
         "entry_kinds": forms.ENTRY_FORM_KINDS,
@@ -205,6 +207,14 @@ def room_delta(
         entry.kind in (TimelineEntry.Kind.PROPOSAL, TimelineEntry.Kind.TASK) or "participant" in entry.data
         for entry in new
     )
+    # And the customers panel (customers_tags: it loads itself again), which follows the affected
+    # services and components, the ETA, the status (a resolve opens follow-ups) and what the
+    # liaison did with customers.
+    customers_changed = any(
+        entry.kind in (TimelineEntry.Kind.CUSTOMER, TimelineEntry.Kind.ETA, TimelineEntry.Kind.STATUS)
+        or "details" in entry.data
+        for entry in new
+    )
     # And the response tools, whose add forms may be half typed too.
     tools_changed = main_partial != "tools" and any(entry.kind in TOOL_KINDS for entry in new)
     # And the forms under the header (the rollback question, what was declared, where to join).
@@ -222,6 +232,7 @@ def room_delta(
         tools_changed=tools_changed,
         header_changed=header_changed,
         command_changed=command_changed,
+        customers_changed=customers_changed,
         oob=True,
     )
     delta = render(request, "incidents/incident_room.html#delta", context).content.decode()

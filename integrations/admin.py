@@ -86,13 +86,20 @@ class OutgoingWebhookForm(forms.ModelForm):
 
     class Meta:
         model = OutgoingWebhook
-        fields = ("name", "channel", "events", "include_restricted", "is_active")
+        fields = ("name", "channel", "events", "include_restricted", "include_customer_data", "is_active")
 
 
 @admin.register(OutgoingWebhook)
 class OutgoingWebhookAdmin(admin.ModelAdmin):
     form = OutgoingWebhookForm
-    list_display = ("name", "channel", "is_active", "include_restricted", "created_at")
+    list_display = (
+        "name",
+        "channel",
+        "is_active",
+        "include_restricted",
+        "include_customer_data",
+        "created_at",
+    )
     list_filter = ("is_active",)
 
     def save_model(self, request, obj, form, change) -> None:

@@ -116,6 +116,9 @@ class WebhookEvent(models.TextChoices):
     REVIEW_PUBLISHED = "review.published", "Post-incident review published"
     FOLLOW_UP_CREATED = "follow_up.created", "Follow-up created"
     FOLLOW_UP_UPDATED = "follow_up.updated", "Follow-up updated"
+    # Affected customers, direct updates, calls and follow-ups (the customers app): customer
+    # data, sent only to subscriptions marked include_customer_data.
+    CUSTOMERS = "customers.contacted", "Customers contacted (only with customer data included)"
 
 
 def all_webhook_events() -> list[str]:
@@ -140,6 +143,11 @@ class OutgoingWebhook(models.Model):
     events = models.JSONField(default=all_webhook_events, help_text="Event names this subscriber receives.")
     include_restricted = models.BooleanField(
         default=False, help_text="Also send events of restricted (security) incidents."
+    )
+    include_customer_data = models.BooleanField(
+        default=False,
+        help_text="Also send what the customer liaison did with customers (names, calls, updates): "
+        "customer data, for a receiver the company trusts with it (a CRM).",
     )
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(

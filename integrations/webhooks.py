@@ -81,6 +81,8 @@ def events_for_entry(entry: TimelineEntry) -> list[str]:
         return [WebhookEvent.VERIFICATION]
     elif "contacts" in data:
         return [WebhookEvent.CONTACTS]
+    elif entry.kind == Kind.CUSTOMER and "customer_event" in data:
+        return [WebhookEvent.CUSTOMERS]
     return []
 
 
@@ -177,6 +179,8 @@ def webhooks_for_entry(*, entry: TimelineEntry) -> int:
         for subscription in subscriptions:
             if event not in subscription.events:
                 continue
+            if event == WebhookEvent.CUSTOMERS and not subscription.include_customer_data:
+                continue  # customer data goes only where a subscription is marked for it
             try:
                 # A refusal is recorded in the outbox (a dead message with the reason).
                 message_send_or_record_refusal(
@@ -246,6 +250,7 @@ def webhook_subscribe(
     events: list[str] | None = None,
     secret: str = "",
     include_restricted: bool = False,
+    include_customer_data: bool = False,
     by: AbstractBaseUser | None,
 ) -> tuple[OutgoingWebhook, str]:
     """Subscribe a URL to incident events: a signed webhook channel and its subscription.
@@ -286,6 +291,7 @@ def webhook_subscribe(
         channel=channel,
         events=sorted(set(events)),
         include_restricted=include_restricted,
+        include_customer_data=include_customer_data,
         created_by=by if by is not None and by.is_authenticated else None,
     )
     transaction.on_commit(subscriptions_changed)

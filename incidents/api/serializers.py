@@ -52,6 +52,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "chat_channel",
             "dashboards",
             "runbooks",
+            "eta",
             "updated_at",
         ]
         read_only_fields = fields

@@ -8,13 +8,15 @@ One module per subdomain; import from here (`from incidents.services import ...`
 
 - lifecycle: declare, status, severity, reopen, deploy freeze, details, participants
 - timeline: what responders write, edit and strike; timeline_record for other apps
-- tools: the response tools (changes, hypotheses, decisions, verification, where to join)
+- tools: the response tools (changes, hypotheses, decisions, verification, where to join, the ETA)
 - common: IncidentError, the lock, the revision, writing one entry
 """
 
 from incidents.services.common import IncidentError, ProposeInstead, incident_lock, room_revision_key
 from incidents.services.lifecycle import (
     TRANSITIONS,
+    forward_status,
+    incident_acknowledge,
     incident_change_severity,
     incident_change_status,
     incident_declare,
@@ -31,10 +33,13 @@ from incidents.services.timeline import (
     timeline_record,
     timeline_strike,
 )
+from incidents.services.tools import incident_set_eta
 
 __all__ = [
     "BACKDATE_TOLERANCE_SECONDS",
     "TRANSITIONS",
+    "forward_status",
+    "incident_acknowledge",
     "IncidentError",
     "ProposeInstead",
     "incident_change_severity",
@@ -44,6 +49,7 @@ __all__ = [
     "incident_lock",
     "incident_reopen",
     "incident_set_deploy_freeze",
+    "incident_set_eta",
     "participant_add",
     "participant_remove",
     "room_revision_key",

@@ -532,3 +532,67 @@ def contacts_inherit(*, incident: Incident, sources: list[ContactLinks]) -> list
             setattr(incident, name, value)
             filled.append(name)
     return filled
+
+
+# --- The ETA to fix ---------------------------------------------------------------------------
+
+# An ETA further out than this is a typo, not an estimate.
+ETA_MAX_DAYS = 30
+
+
+def eta_text(moment: datetime | None) -> str:
+    """An ETA as people read it, in the portal's time zone: "Nov 23, 14:30 UTC"."""
+    if moment is None:
+        return "none"
+    local = timezone.localtime(moment)
+    return f"{local:%b} {local.day}, {local:%H:%M} {local.tzname()}"
+
+
+@transaction.atomic
+def incident_set_eta(
+    *, incident: Incident, by: AbstractBaseUser | None, eta: datetime | None, reason: str = ""
+) -> Incident:
+    """Set, move or clear the estimated time to fix; the entry keeps the previous value.
+
+    MNX: "if you have an approximate ETA to fix, include that" in what customers are
+    told; an ETA more than an hour away means calling them (the customers app reads
+    `eta_set_at` for that). Anyone working the incident may give it; `None` clears it.
+    """
+    reason = _one_line(reason, 300)
+    now = timezone.now()
+    if eta is not None:
+        if timezone.is_naive(eta):
+            raise IncidentError("Give the ETA with its time zone.")
+        if eta <= now:
+            raise IncidentError("An ETA to fix is in the future.")
+        if (eta - now).days >= ETA_MAX_DAYS:
+            raise IncidentError(f"An ETA is at most {ETA_MAX_DAYS} days away: check the date.")
+    incident = incident_lock(incident)
+    if not incident.is_open:
+        raise IncidentError("The incident is closed: there is nothing left to fix.")
+    previous = incident.eta
+    if previous == eta:
+        return incident
+    incident.eta = eta
+    incident.eta_set_at = now
+    if eta is None:
+        body = f"ETA to fix cleared (was {eta_text(previous)})."
+    elif previous is None:
+        body = f"ETA to fix: {eta_text(eta)}."
+    else:
+        body = f"ETA to fix moved to {eta_text(eta)} (was {eta_text(previous)})."
+    if reason:
+        body += f" {reason}"
+    _record(
+        incident,
+        kind=Kind.ETA,
+        body=body,
+        by=by,
+        data={
+            "eta": eta.isoformat() if eta else None,
+            "previous": previous.isoformat() if previous else None,
+            "reason": reason,
+        },
+        fields=("eta", "eta_set_at"),
+    )
+    return incident

@@ -12,6 +12,7 @@ class WebhookSerializer(serializers.Serializer):
     url = serializers.CharField(source="channel.url", read_only=True)
     events = serializers.ListField(child=serializers.CharField(), read_only=True)
     include_restricted = serializers.BooleanField(read_only=True)
+    include_customer_data = serializers.BooleanField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -24,6 +25,11 @@ class WebhookCreateSerializer(serializers.Serializer):
     )
     secret = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     include_restricted = serializers.BooleanField(required=False, default=False)
+    include_customer_data = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also send customers.contacted events (customer names, calls, direct updates).",
+    )
 
 
 class WebhookCreatedSerializer(WebhookSerializer):

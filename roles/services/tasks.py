@@ -112,15 +112,47 @@ def task_assign(
 
 
 @transaction.atomic
-def task_move(*, task: Task, by: AbstractBaseUser, state: str) -> Task:
-    """open → doing → done / dropped, by the assignee, the IC or deputy, or the workstream's lead."""
+def task_give_after(*, incident: Incident, title: str, assignee: AbstractBaseUser) -> Task:
+    """A task the portal gives for after the incident, on a closed incident too.
+
+    For work the process asks once an incident is over (MNX: "follow up with the
+    customer to make sure everything is working from their end"): the caller's rule
+    decided it is due, so no one's permission is asked; the assignee hears of it from
+    the caller, once for all such tasks.
+    """
+    incident = incident_lock(incident)
+    title = _words(title, "what is to be done", 300)
+    if not assignee.is_active or not _may_see(assignee, incident):
+        raise RoleError(f"{person_name(assignee)} cannot take part in this incident.")
+    task = Task.objects.create(incident=incident, title=title, assignee=assignee, created_by=None)
+    Participation.objects.get_or_create(incident=incident, user=assignee)
+    timeline_record(
+        incident=incident,
+        kind=TimelineEntry.Kind.TASK,
+        body=f"Task for {person_name(assignee)}: {title}",
+        author=None,
+        data={"task": task.pk, "state": task.state, "workstream": None},
+    )
+    return task
+
+
+@transaction.atomic
+def task_move(*, task: Task, by: AbstractBaseUser | None, state: str) -> Task:
+    """open → doing → done / dropped, by the assignee, the IC or deputy, or the workstream's lead.
+
+    `by=None` is the portal, closing a task whose work another service recorded as done.
+    """
     incident = incident_lock(task.incident)
     task = Task.objects.select_for_update().select_related("workstream", "assignee").get(pk=task.pk)
     if state not in Task.State.values:
         raise RoleError("A task is open, doing, done or dropped.")
     holders = permissions.holders_of(incident)
-    lead_of = task.workstream is not None and task.workstream.lead_id == by.pk
-    if task.assignee_id != by.pk and not permissions.may_assign_task(by, holders, lead_of=lead_of):
+    lead_of = by is not None and task.workstream is not None and task.workstream.lead_id == by.pk
+    if (
+        by is not None
+        and task.assignee_id != by.pk
+        and not permissions.may_assign_task(by, holders, lead_of=lead_of)
+    ):
         raise NotAllowed("The assignee, the Incident Commander or the workstream's lead moves a task.")
     if state not in TASK_MOVES[task.state]:
         raise RoleError(f"The task is {task.get_state_display().lower()}: it cannot become {state}.")

@@ -59,6 +59,8 @@ def test_it_refuses_the_kinds_the_portal_writes(responder, incident):
         "alert",
         "proposal",
         "task",
+        "eta",
+        "customer",
     }
     before = _counts()
     for kind in PORTAL_KINDS:
