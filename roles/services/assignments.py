@@ -151,7 +151,11 @@ def checklist_tick(
     *, assignment: RoleAssignment, item: str, done: bool, by: AbstractBaseUser
 ) -> RoleAssignment:
     """Tick (or untick) one item of the holder's own checklist."""
-    assignment = RoleAssignment.objects.select_for_update().select_related("incident").get(pk=assignment.pk)
+    assignment = (
+        RoleAssignment.objects.select_for_update(of=("self",))
+        .select_related("incident")
+        .get(pk=assignment.pk)
+    )
     if assignment.user_id != by.pk:
         raise NotAllowed("Only the holder ticks off a role's checklist.")
     if assignment.ended_at is not None:

@@ -133,7 +133,9 @@ def _deciders(incident: Incident, workstream: Workstream | None) -> list[Abstrac
 
 def _lock_open(proposal: Proposal) -> tuple[Incident, Proposal]:
     incident = incident_lock(proposal.incident)
-    proposal = Proposal.objects.select_for_update().select_related("workstream").get(pk=proposal.pk)
+    proposal = (
+        Proposal.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=proposal.pk)
+    )
     if not proposal.is_open:
         raise RoleError(f"The proposal is {proposal.get_state_display().lower()} already.")
     return incident, proposal

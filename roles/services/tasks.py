@@ -143,7 +143,9 @@ def task_move(*, task: Task, by: AbstractBaseUser | None, state: str) -> Task:
     `by=None` is the portal, closing a task whose work another service recorded as done.
     """
     incident = incident_lock(task.incident)
-    task = Task.objects.select_for_update().select_related("workstream", "assignee").get(pk=task.pk)
+    task = (
+        Task.objects.select_for_update(of=("self",)).select_related("workstream", "assignee").get(pk=task.pk)
+    )
     if state not in Task.State.values:
         raise RoleError("A task is open, doing, done or dropped.")
     holders = permissions.holders_of(incident)
