@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from roles.models import IncidentRole, Page, RoleAssignment, Schedule
 from roles.services import RoleError, page_acknowledge, page_escalate, page_incident_commander, role_assign
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, trained_commander
 from tests.roles.conftest import person, rotation
 
 pytestmark = [
@@ -89,7 +89,8 @@ def test_concurrent_escalation_runs_escalate_once():
 
 def test_concurrent_takers_of_an_empty_role_make_one_ic():
     incident = IncidentFactory(declared_by=person("Dee Clarer"), severity=1)
-    takers = [person(f"Taker {i}") for i in range(THREADS)]
+    # Trained incident commanders: each may take command on their own (issue 13).
+    takers = [trained_commander(person(f"Taker {i}")) for i in range(THREADS)]
 
     results, errors = _run_together(
         lambda i: role_assign(incident=incident, role="incident_commander", user=takers[i], by=takers[i])
