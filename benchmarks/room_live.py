@@ -72,6 +72,7 @@ from django.db import connections  # noqa: E402
 from accounts.services import api_token_issue  # noqa: E402
 from config.sessions import SessionStore  # noqa: E402
 from incidents import services  # noqa: E402
+from incidents.models import Incident  # noqa: E402
 
 User = get_user_model()
 
@@ -261,9 +262,10 @@ async def poll_watcher(
     markers: list[bytes],
     stop: asyncio.Event,
     every: float,
+    start: int,
 ):
     incident_id, number = incident
-    revision = 0
+    revision = start  # what the page showed when it loaded
     reader = writer = None
     await asyncio.sleep(random.uniform(0, every))  # browsers opened at different moments
     while not stop.is_set():
@@ -305,6 +307,13 @@ async def poll_watcher(
         writer.close()
 
 
+def current_revision(incident_id: int) -> int:
+    try:
+        return Incident.objects.values_list("revision", flat=True).get(pk=incident_id)
+    finally:
+        connections.close_all()
+
+
 # --- A phase -----------------------------------------------------------------------------------------
 
 
@@ -338,7 +347,8 @@ async def phase(
     if name == "stream":
         runs = [stream_watcher(args.port, number, w, markers, stop) for w in watchers]
     else:
-        runs = [poll_watcher(args.port, incident, w, markers, stop, every) for w in watchers]
+        start = current_revision(incident_id)
+        runs = [poll_watcher(args.port, incident, w, markers, stop, every, start) for w in watchers]
     tasks = [asyncio.ensure_future(run) for run in runs]
     # Wait until every watcher is in (or has failed), then a quiet spell: what idle watchers cost.
     deadline = time.monotonic() + 60

@@ -182,11 +182,13 @@ async def room_events(watcher: RoomWatcher, *, incident_id: int, revision: int):
                 asyncio.ensure_future(watcher.queue.get()),
                 asyncio.ensure_future(session_end.wait(3600)),
             ]
-            done, _ = await asyncio.wait(
-                waiting, timeout=settings.LIVE_KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in waiting:
-                task.cancel()
+            try:
+                done, _ = await asyncio.wait(
+                    waiting, timeout=settings.LIVE_KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:  # also when the browser went away and the stream is closed under us
+                for task in waiting:
+                    task.cancel()
             if not done:
                 # Still here: "who has the room open" (a cache write, no query).
                 await live.in_thread(presence.mark_present, incident_id, watcher.user_id)

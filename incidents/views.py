@@ -215,6 +215,10 @@ def room_delta(
         or "details" in entry.data
         for entry in new
     )
+    # And the status-page card: what customers see, and who may post (the roles).
+    status_card_changed = any(
+        entry.kind in (TimelineEntry.Kind.PUBLIC_UPDATE, TimelineEntry.Kind.ROLE) for entry in new
+    )
     # And the response tools, whose add forms may be half typed too.
     tools_changed = main_partial != "tools" and any(entry.kind in TOOL_KINDS for entry in new)
     # And the forms under the header (the rollback question, what was declared, where to join).
@@ -232,6 +236,7 @@ def room_delta(
         tools_changed=tools_changed,
         header_changed=header_changed,
         command_changed=command_changed,
+        status_card_changed=status_card_changed,
         customers_changed=customers_changed,
         oob=True,
     )
@@ -240,7 +245,9 @@ def room_delta(
     # The stream (incidents/live.py) sends one render to every watcher in the same time zone
     # when nothing in it depends on who looks (their CSRF token is put in for each): a part
     # drawn per viewer (what they may do) must be named here, and so must entries they wrote.
-    response.drawn_per_viewer = controls_changed or roles_changed or tools_changed or command_changed
+    response.drawn_per_viewer = (
+        controls_changed or roles_changed or tools_changed or command_changed or status_card_changed
+    )
     response.authors = {entry.author_id for entry in (*new, *edited)}
     return response
 

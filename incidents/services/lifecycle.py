@@ -60,6 +60,35 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# The way forward, in order: the room's status control offers the next one first.
+FORWARD = (Status.TRIAGE, Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
+
+
+def forward_status(status: str) -> str | None:
+    """The next status forward that the rules allow from `status` (never a step back)."""
+    if status not in FORWARD:
+        return None
+    later = FORWARD[FORWARD.index(status) + 1 :]
+    return next((s for s in later if s in TRANSITIONS[status]), None)
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident: Incident, at: datetime) -> bool:
+    """The incident is acknowledged (a page for it was): the first acknowledgement sets
+    acknowledged_at, where time to acknowledge stops. True when this one did.
+
+    The caller writes what happened on the timeline (the page's acknowledgement),
+    in the same transaction. A move out of triage sets it too (incident_change_status),
+    whichever comes first.
+    """
+    incident = incident_lock(incident)
+    if incident.acknowledged_at is not None and incident.acknowledged_at <= at:
+        return False
+    incident.acknowledged_at = at
+    bump(incident, "acknowledged_at")
+    return True
+
+
 @transaction.atomic
 def incident_declare(
     *,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import TimelineEntry
-from incidents.services import timeline_record
+from incidents.services import incident_acknowledge, timeline_record
 from roles.models import Page
 from roles.selectors import current_holder
 from roles.services.assignments import role_assign_locked
@@ -128,12 +128,15 @@ def page_acknowledge(*, page: Page, user: AbstractBaseUser) -> Page:
     # Whoever acknowledged, wherever (link, room, API, Slack): nobody's remaining
     # notification steps for this page are sent.
     page_steps_stop(page=page, reason=f"Stopped: {person_name(user)} acknowledged the page.")
+    # The incident's first acknowledgement (time to acknowledge stops here), unless a move out of
+    # triage came first; the entry below says which.
+    first = incident_acknowledge(incident=page.incident, at=now)
     timeline_record(
         incident=page.incident,
         kind=TimelineEntry.Kind.PAGE,
         body=f"{person_name(user)} acknowledged the page",
         author=user,
-        data={"page": page.pk, "acknowledged": True},
+        data={"page": page.pk, "acknowledged": True, **({"incident_acknowledged": True} if first else {})},
     )
     if page.role and page.incident.is_open and current_holder(incident=page.incident, role=page.role) is None:
         role_assign_locked(incident=page.incident, role=page.role, user=user, by=user)

@@ -41,7 +41,10 @@ document.addEventListener("htmx:sseClose", (event) => {
 document.addEventListener("htmx:beforeRequest", (event) => {
   const streamId = event.detail.elt && event.detail.elt.dataset && event.detail.elt.dataset.unlessLive;
   const stream = streamId && document.getElementById(streamId);
-  if (stream && stream.dataset.live === "open") event.preventDefault();
+  const config = event.detail.requestConfig;
+  const trigger = config && config.triggeringEvent;
+  const fromStream = trigger && typeof trigger.type === "string" && trigger.type.startsWith("sse:");
+  if (stream && stream.dataset.live === "open" && !fromStream) event.preventDefault();
 });
 
 // An event the room has already applied (a form's own answer got there first) is skipped.

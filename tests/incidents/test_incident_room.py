@@ -61,7 +61,7 @@ def test_it_shows_the_header(rclient, responder):
     assert "Triage" in text
     assert "Security · restricted" in text
     assert "Open for 42 minutes" in text
-    assert "Declared Nov 23, 09:00 by Rita Responder" in text
+    assert "Declared Nov 23, 09:00 UTC by Rita Responder" in text
     assert "EU customers" in text
     assert "Deploy freeze" not in text
 
