@@ -175,7 +175,9 @@ class Hub:
         if known and self._stamps[channel] == stamp:
             return
         self._stamps[channel] = stamp
-        if known or wake_if_new:
+        # A channel first read: its watchers just read the database, so only a change they
+        # may have missed (something was published) wakes them.
+        if known or (wake_if_new and data):
             for subscription in list(self._subscriptions.get(channel, ())):
                 subscription._notify(channel, data or {})
 
@@ -286,6 +288,14 @@ def _json(value: bytes | str) -> dict:
     except (TypeError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def latest(channel: str) -> dict:
+    """What was last published on `channel` ({} when nothing, or the cache is down). Sync."""
+    try:
+        return _read_many([channel]).get(channel) or {}
+    except Exception:  # noqa: BLE001
+        return {}
 
 
 def _read_many(channels: list[str]) -> dict[str, dict]:

@@ -16,6 +16,7 @@ reconnects (Last-Event-ID, or ?rev= from the page) gets exactly what it missed.
 """
 
 import asyncio
+import logging
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from django.utils import timezone
 from core import live
 from incidents import presence, selectors, views
 from incidents.models import Incident
+
+logger = logging.getLogger(__name__)
 
 # How an answer asks the browser to reload (htmx's HX-Refresh: too far behind to patch).
 RELOAD = "reload"
@@ -125,7 +128,8 @@ class RoomBroadcast:
         self.subscription.close()
         self._task.cancel()
 
-    async def _next_change(self) -> None:
+    async def _next_change(self) -> int | None:
+        """Wait for news; the revision it announces (None when not known: read the database)."""
         waiting = [
             asyncio.ensure_future(self.subscription.wait(3600)),
             asyncio.ensure_future(self._behind.wait()),
@@ -135,22 +139,30 @@ class RoomBroadcast:
         finally:
             for task in waiting:
                 task.cancel()
+        behind = self._behind.is_set()
         self._behind.clear()
+        changed = waiting[0].result() if waiting[0].done() and not waiting[0].cancelled() else {}
+        announced = changed.get(f"room:{self.incident_id}", {}).get("rev")
+        return None if behind or not isinstance(announced, int) else announced
 
     async def _run(self) -> None:
         while True:
-            await self._next_change()
+            announced = await self._next_change()
             if self.subscription.broken:
                 # The hub lost Redis: end every stream; the browsers poll and come back.
                 for watcher in list(self.watchers):
                     watcher.queue.put_nowait(None)
                 return
             watchers = list(self.watchers)
+            if announced is not None:
+                # Nobody is behind what was announced: no need to read anything.
+                watchers = [w for w in watchers if w.sent < announced]
             if not watchers:
                 continue
             try:
                 results = await live.in_thread(render_deltas, self.incident_id, watchers)
-            except Exception:  # noqa: BLE001 - the database down: the browsers poll and reconnect
+            except Exception:  # the database down (or a bug): the browsers poll and reconnect
+                logger.exception("live room %s: could not draw the changes", self.incident_id)
                 for watcher in watchers:
                     watcher.queue.put_nowait(None)
                 continue
@@ -173,6 +185,10 @@ async def room_events(watcher: RoomWatcher, *, incident_id: int, revision: int):
     """The stream of one browser in one room."""
     broadcast = room(incident_id)
     broadcast.join(watcher, revision=revision)
+    # A change between the stream's look at the database and joining: the cache knows (no query).
+    announced = (await live.in_thread(live.latest, f"room:{incident_id}")).get("rev")
+    if isinstance(announced, int) and announced > watcher.sent:
+        broadcast.join(watcher, revision=announced)
     session_end = live.hub().subscribe([live.session_channel(watcher.session_key)])
     try:
         yield "retry: 2000\n\n"

@@ -54,7 +54,8 @@ def test_without_a_profile_the_portals_zone_is_shown(rclient, incident):
 
 
 def test_the_status_control_offers_the_next_step_forward_first(rclient, responder, incident):
-    assert 'value="investigating" selected' in _select(rclient.get(incident.get_absolute_url()).content.decode())
+    select = _select(rclient.get(incident.get_absolute_url()).content.decode())
+    assert 'value="investigating" selected' in select
     services.incident_change_status(incident=incident, status="identified", by=responder)
     select = _select(rclient.get(incident.get_absolute_url()).content.decode())
     # From Identified, Investigating is a step back: Monitoring is offered.
@@ -112,7 +113,7 @@ def test_the_header_shows_the_acknowledgement_in_the_other_browsers_poll(client,
     seen = incident.revision
     client.force_login(commander)
     page_acknowledge(page=page, user=responder)
-    delta = client.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen}).content.decode()
+    delta = _poll(client, incident, seen)
     acknowledged = re.search(r"<dt>Acknowledged</dt><dd>([^<]*)</dd>", delta).group(1)
     assert acknowledged != "—" and "UTC" in acknowledged
 
@@ -143,9 +144,13 @@ def test_the_status_card_follows_a_public_update_in_the_poll(client, liaison_and
     incident.refresh_from_db()
     seen = incident.revision
     statuspage_publish_update(
-        incident=incident, by=liaison, title="Checkout is slow", status="investigating", body="Looking into it."
+        incident=incident,
+        by=liaison,
+        title="Checkout is slow",
+        status="investigating",
+        body="Looking into it.",
     )
-    delta = client.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen}).content.decode()
+    delta = _poll(client, incident, seen)
     card = _card(delta)
     assert 'hx-swap-oob="true"' in card
     assert "Customers see <strong>Checkout is slow</strong>" in card
@@ -154,9 +159,13 @@ def test_the_status_card_follows_a_public_update_in_the_poll(client, liaison_and
     incident.refresh_from_db()
     seen = incident.revision
     services.timeline_add(incident=incident, kind="note", body="still slow", author=observer)
-    delta = client.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen}).content.decode()
+    delta = _poll(client, incident, seen)
     assert 'id="room-public-update"' not in delta
 
 
 def _card(html: str) -> str:
     return re.search(r'<section id="room-public-update".*?</section>', html, flags=re.DOTALL).group(0)
+
+
+def _poll(client, incident, seen: int) -> str:
+    return client.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen}).content.decode()
