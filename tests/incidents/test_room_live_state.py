@@ -168,4 +168,5 @@ def _card(html: str) -> str:
 
 
 def _poll(client, incident, seen: int) -> str:
-    return client.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen}).content.decode()
+    answer = client.get(f"/incidents/{incident.number}/poll/", {"id": incident.pk, "rev": seen})
+    return answer.content.decode()
