@@ -430,6 +430,7 @@ async def ping_stream(
     subscription = hub().subscribe([*channels, session_channel(session_key)])
     try:
         yield "retry: 3000\n\n"
+        yield comment(f"watching {name}")
         while True:
             changed = await subscription.wait(settings.LIVE_KEEPALIVE_SECONDS)
             if subscription.broken:

@@ -146,6 +146,14 @@ class RoomBroadcast:
         return None if behind or not isinstance(announced, int) else announced
 
     async def _run(self) -> None:
+        try:
+            await self._serve()
+        finally:
+            if _rooms.get(self.incident_id) is self:
+                del _rooms[self.incident_id]
+            self.subscription.close()
+
+    async def _serve(self) -> None:
         while True:
             announced = await self._next_change()
             if self.subscription.broken:

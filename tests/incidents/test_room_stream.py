@@ -255,3 +255,18 @@ def test_a_stranger_cannot_open_a_restricted_rooms_stream(live_settings):
 def live_settings(settings):
     settings.LIVE_CACHE_CHECK_MS = 100
     return settings
+
+
+def test_the_incidents_stream_says_when_any_incident_changes(live_settings):
+    reader = UserFactory()
+    reader_client = signed_in(reader)
+
+    async def scenario():
+        stream = Stream(await reader_client.get("/incidents/events/"))
+        await asyncio.sleep(0.4)
+        declare = sync_to_async(services.incident_declare)
+        await declare(title="Payments are down", severity=1, declared_by=None)
+        assert (await stream.next_event("incidents"))["data"]
+        await stream.close()
+
+    run(scenario)
