@@ -17,6 +17,7 @@ from customers.services import CustomerError
 from incidents.models import Incident
 from incidents.selectors import incident_get
 from incidents.services import IncidentError, incident_set_eta
+from incidents.views import room_delta
 from roles.permissions import holders_of
 
 
@@ -54,10 +55,23 @@ def _compose(
     )
 
 
-def _answer(request: HttpRequest, incident: Incident, render_panel) -> HttpResponse:
+def _answer(
+    request: HttpRequest, incident: Incident, render_panel, partial: str = "customers"
+) -> HttpResponse:
+    """The panel that was used, and (as the room's own controls do) everything else that changed since
+    the revision the browser shows: its room then knows it has seen this change, and does not load
+    the panel once more over a note being typed (incidents.views.room_delta)."""
     if not request.htmx:
         return redirect(incident)
-    return render_panel()
+    response = render_panel()
+    try:
+        seen = int(request.POST.get("rev", ""))
+    except ValueError:
+        return response
+    if response.status_code != 200:
+        return response
+    incident.refresh_from_db()
+    return room_delta(request, incident, seen, main=response.content.decode(), main_partial=partial)
 
 
 @login_required
@@ -106,6 +120,7 @@ def update_send(request: HttpRequest, number: int) -> HttpResponse:
                 lambda: _compose(
                     request, incident, sent=f"Sent to {count} customer{'s' if count != 1 else ''}."
                 ),
+                partial="customers-compose",
             )
     if not request.htmx:
         return redirect(incident)

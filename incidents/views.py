@@ -210,7 +210,7 @@ def room_delta(
     # And the customers panel (customers_tags: it loads itself again), which follows the affected
     # services and components, the ETA, the status (a resolve opens follow-ups) and what the
     # liaison did with customers.
-    customers_changed = any(
+    customers_changed = main_partial != "customers" and any(
         entry.kind in (TimelineEntry.Kind.CUSTOMER, TimelineEntry.Kind.ETA, TimelineEntry.Kind.STATUS)
         or "details" in entry.data
         for entry in new

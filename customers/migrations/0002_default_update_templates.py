@@ -16,7 +16,7 @@ TEMPLATES = {
     "identified": (
         "{company}: we found the cause of the problem with {affected}",
         "Hello {customer},\n\nWe have found the cause of the problem with {affected} and are working "
-        "on a fix. Estimated time to fix: {eta}.",
+        "on a fix.",
     ),
     "monitoring": (
         "{company}: a fix for {affected} is in place",

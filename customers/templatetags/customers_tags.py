@@ -2,8 +2,8 @@
 
 An inclusion tag, so that incidents (below customers) stays unaware of this app: its
 room template only `{% load customers_tags %}`. The slots cost the room no query; the
-delta (incidents.views.room_delta) puts the list's slot back, out of band, when an entry
-about customers arrives, and the slot loads the list again. The direct-update form is
+delta (incidents.views.room_delta) sends `oob=True` when an entry about customers
+arrives: a hidden element that loads the list again in place. The direct-update form is
 left alone by the delta, so a half-written update is never wiped.
 """
 

@@ -105,13 +105,16 @@ def test_the_room_reloads_the_panel_when_news_of_customers_arrives(
     with django_capture_on_commit_callbacks(execute=True):  # the room's revision, in the cache
         incident_services.timeline_add(incident=sev1, kind="note", body="Just a note", author=liaison)
     quiet = client.get(f"/incidents/{sev1.number}/poll/", {"id": sev1.pk, "rev": seen}).content.decode()
-    assert 'id="room-customers"' not in quiet
+    assert "room-customers" not in quiet
     sev1.refresh_from_db()
     seen = sev1.revision
     with django_capture_on_commit_callbacks(execute=True):
         incident_services.incident_set_eta(incident=sev1, by=liaison, eta=timezone.now() + timedelta(hours=2))
     news = client.get(f"/incidents/{sev1.number}/poll/", {"id": sev1.pk, "rev": seen}).content.decode()
-    assert 'id="room-customers" class="card customers" hx-swap-oob="true"' in news
+    assert 'id="room-customers-refresh" hidden hx-swap-oob="true"' in news
+    assert (
+        f'hx-get="/incidents/{sev1.number}/customers/" hx-trigger="load" hx-target="#room-customers"' in news
+    )
     assert "room-customers-compose" not in news  # a half-written update is never wiped
 
 
@@ -167,3 +170,22 @@ def test_the_api_lists_sends_and_refuses(sev1, liaison, acme, globex, django_cap
         f"/api/v1/incidents/{sev1.pk}/customers/updates/", {"text": "Hello"}, format="json"
     )
     assert_error(refused, 403, "permission_denied")
+
+
+def test_the_answer_to_a_form_brings_the_rooms_news_without_loading_the_panel_again(
+    client, sev1, liaison, acme
+):
+    client.force_login(liaison)
+    sev1.refresh_from_db()
+    response = client.post(
+        f"/incidents/{sev1.number}/customers/remove/",
+        {"customer": acme.pk, "reason": "US only", "rev": sev1.revision},
+        headers=HX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.startswith('<section id="room-customers"')  # the panel that was used
+    assert "taken off the affected customers: US only" in html  # the new entry, for the timeline
+    sev1.refresh_from_db()
+    assert f'value="{sev1.revision}"' in html  # the room now knows it has seen it
+    assert "room-customers-refresh" not in html  # so the panel is not loaded once more
