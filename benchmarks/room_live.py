@@ -347,7 +347,7 @@ async def phase(
     if name == "stream":
         runs = [stream_watcher(args.port, number, w, markers, stop) for w in watchers]
     else:
-        start = current_revision(incident_id)
+        start = await asyncio.to_thread(current_revision, incident_id)
         runs = [poll_watcher(args.port, incident, w, markers, stop, every, start) for w in watchers]
     tasks = [asyncio.ensure_future(run) for run in runs]
     # Wait until every watcher is in (or has failed), then a quiet spell: what idle watchers cost.
