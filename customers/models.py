@@ -259,7 +259,7 @@ class SocialAccount(models.Model):
     """An account of the company's on a social network that public updates are posted to.
 
     "If in doubt, tweet it out": the liaison's "notify" choice on a public update posts it
-    here too. The account is an apprise URL (mastodons://token@host, bsky://handle/password,
+    here too. The account is an apprise URL (mastodons://token@host, bsky://handle@app-password,
     x://...?mode=tweet) kept encrypted on its comms channel and never shown again.
     """
 

@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import error_response
-from core.api.pagination import Pagination
 from core.api.schema import error_responses, validated
 from customers import permissions, selectors, services
 from customers.api import serializers as s
@@ -44,16 +43,19 @@ def _customer_answer(customer: Customer, code: int = status.HTTP_200_OK) -> Resp
     return Response(s.CustomerSerializer(customer).data, status=code)
 
 
-class CustomerListView(APIView):
+class CustomerListView(generics.ListAPIView):
+    serializer_class = s.CustomerSerializer
+
+    def get_queryset(self):
+        _may_read(self.request)
+        return selectors.customer_list()
+
     @extend_schema(
         summary="Customers, with their contacts, services and components (by name)",
         responses={200: s.CustomerSerializer(many=True), **error_responses(403)},
     )
-    def get(self, request):
-        _may_read(request)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.customer_list(), request, view=self)
-        return paginator.get_paginated_response(s.CustomerSerializer(page, many=True).data)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         summary="Add a customer, with its contacts (admins)",
