@@ -5,7 +5,7 @@ What it does:
      BENCH_DATABASE_URL with --postgres), migrates it, collects the static files
      into it, loads the demo data and EXTRA more published incidents (so the
      database rendering has real work), all with production settings (DEBUG=0);
-  2. starts gunicorn on 127.0.0.1:PORT (default 8650) with
+  2. starts gunicorn with uvicorn workers (production's ASGI server) on 127.0.0.1:PORT (default 8650) with
      STATUSPAGE_ALLOW_CACHE_BYPASS=1, so that /status/?fresh=1 renders the page
      from the database on every request (the flag is off in production);
   3. loads three URLs for DURATION seconds each: /status/ (the cached page),
@@ -195,7 +195,9 @@ def main() -> None:
         run([PYTHON, "manage.py", "load_demo"], env, stdout=subprocess.DEVNULL)
         run([PYTHON, "manage.py", "shell", "-c", EXTRA_DATA.format(extra=args.extra)], env)
         server = subprocess.Popen(
-            [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
+            # The production server: the ASGI application in gunicorn's uvicorn workers.
+            [GUNICORN, "config.asgi:application", "-k", "config.workers.Worker",
+             "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers),
              "--access-logfile", "-", "--error-logfile", "-", "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
@@ -218,7 +220,8 @@ def main() -> None:
         fresh = results["from the database /status/?fresh=1"]
         trivial = results["trivial view /healthz"]
         print(f"cached / database:     {cached / fresh:6.1f}x")
-        print(f"cached / trivial view: {cached / trivial:6.2f}")
+        print(f"cached / trivial view: {cached / trivial:6.2f}"
+              f"   ({'meets' if cached / trivial >= 0.8 else 'BELOW'} the 0.8 the design asks)")  # fmt: skip
         print(f"database / trivial:    {fresh / trivial:6.3f}")
     finally:
         if server is not None:
