@@ -6,9 +6,12 @@ the status or the details arrives (incidents.views.room_delta). Every form answe
 its panel again (a refusal with the reason, status 422); without htmx, with the room.
 """
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import forms, permissions, selectors, services
@@ -20,9 +23,12 @@ from incidents.services import IncidentError, incident_set_eta
 from incidents.views import room_delta
 from roles.permissions import holders_of
 
+# How long the panel keeps asking for the state of a direct update's deliveries.
+FOLLOW_DELIVERIES = timedelta(minutes=2)
+
 
 def _panel(request: HttpRequest, incident: Incident, *, status: int = 200, **extra) -> HttpResponse:
-    """The affected customers, the calls to make, the follow-ups, the ETA (eight queries)."""
+    """The affected customers, the calls to make, the follow-ups, the ETA (eleven queries)."""
     affected = selectors.affected_customers(incident)
     may_contact = permissions.may_contact_customers(request.user, incident, holders_of(incident))
     context = {
@@ -31,8 +37,13 @@ def _panel(request: HttpRequest, incident: Incident, *, status: int = 200, **ext
         "may_contact": may_contact,
         "addable": list(selectors.addable_customers(incident, affected)) if may_contact else [],
         "eta_form": forms.EtaForm(),
+        # The panel follows a fresh update's deliveries by itself, for a while (a worker sends them in
+        # seconds); a retry later, or a worker that is down, shows at the next reload of the panel.
         "pending": any(
-            word in ("sending", "retrying") for a in affected.active for _, word, _ in a.deliveries
+            a.last_update_at is not None
+            and timezone.now() - a.last_update_at < FOLLOW_DELIVERIES
+            and any(word == "sending" for _, word, _ in a.deliveries)
+            for a in affected.active
         ),
         **extra,
     }

@@ -31,7 +31,9 @@ class PublicUpdateForm(forms.Form):
         help_text="How bad it is for customers; it colours the page and the overall status.",
     )
     deliver_notifications = forms.BooleanField(
-        label="Notify subscribers by e-mail and webhook", required=False, initial=True
+        label="Notify subscribers by e-mail and webhook, and post to the social accounts",
+        required=False,
+        initial=True,
     )
     confirm_restricted = forms.BooleanField(
         label="This is a security incident, and I mean to publish this update about it.",

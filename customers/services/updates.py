@@ -97,12 +97,12 @@ def eta_words(eta: datetime | None, zone: ZoneInfo, now: datetime) -> str:
     if eta is None:
         return "not known yet"
     local = eta.astimezone(zone)
-    minutes = max(int((eta - now).total_seconds() // 60), 0)
+    minutes = max(int((eta - now).total_seconds() // 60), 1)
     if minutes < 90:
-        ahead = f"in about {max(minutes, 1)} minutes"
+        ahead = f"in about {minutes} minutes"
     else:
-        hours = round(minutes / 60)
-        ahead = f"in about {hours} hours"
+        hours, rest = divmod(5 * round(minutes / 5), 60)
+        ahead = f"in about {hours} hour{'s' if hours != 1 else ''}" + (f" {rest} minutes" if rest else "")
     return f"{local:%b} {local.day}, {local:%H:%M} {local.tzname()} ({ahead})"
 
 
@@ -132,10 +132,24 @@ def compose(
         f"- **Estimated time to fix:** {values['eta']}",
     ]
     parts = [body, "\n".join(facts)]
-    join = incident.join_text()
+    join = join_block(incident)
     if join:
         parts.append(join)
     return fill(subject, values), "\n\n".join(parts)
+
+
+def join_block(incident: Incident) -> str:
+    """Where a customer may join (MNX: "have them join the conference bridge"): the call and the chat.
+
+    Not the incident's dashboards and runbooks (incident.join_text() has them): those are
+    the team's own pages, not for customers.
+    """
+    parts = []
+    if incident.bridge_url:
+        parts.append(f"call: {incident.bridge_url}")
+    if incident.chat_channel:
+        parts.append(f"chat: {incident.chat_channel}")
+    return ("**Where to join:** " + " · ".join(parts)) if parts else ""
 
 
 @transaction.atomic

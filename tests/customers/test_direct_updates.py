@@ -27,7 +27,12 @@ def test_a_major_incident_reaches_both_addresses_of_every_contact(
     sev1, liaison, acme, globex, initech, smtp, django_capture_on_commit_callbacks
 ):
     incident_set_contacts(
-        incident=sev1, by=liaison, bridge_url="https://meet.example.com/inc", chat_channel="#inc-checkout"
+        incident=sev1,
+        by=liaison,
+        bridge_url="https://meet.example.com/inc",
+        chat_channel="#inc-checkout",
+        dashboards="Payments https://grafana.example.com/d/payments",
+        runbooks="Checkout https://wiki.example.com/runbooks/checkout",
     )
     eta = timezone.now() + timedelta(hours=2)
     update = _send(sev1, liaison, django_capture_on_commit_callbacks, eta=eta)
@@ -52,6 +57,8 @@ def test_a_major_incident_reaches_both_addresses_of_every_contact(
     assert "Affected: Checkout" in acme_mail
     assert "Estimated time to fix:" in acme_mail and "(in about 2 hours)" in acme_mail
     assert "https://meet.example.com/inc" in acme_mail and "#inc-checkout" in acme_mail
+    # Where to join is the call and the chat; the team's dashboards and runbooks are not for customers.
+    assert "grafana.example.com" not in acme_mail and "wiki.example.com" not in acme_mail
     assert "Hello Globex" in received["hank@volcano.example"].text
     assert "Acme" not in received["hank@volcano.example"].text  # each customer gets its own message
     assert Delivery.objects.filter(message__kind=Message.Kind.CUSTOMER_UPDATE, state="sent").count() == 6

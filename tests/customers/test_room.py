@@ -189,3 +189,16 @@ def test_the_answer_to_a_form_brings_the_rooms_news_without_loading_the_panel_ag
     sev1.refresh_from_db()
     assert f'value="{sev1.revision}"' in html  # the room now knows it has seen it
     assert "room-customers-refresh" not in html  # so the panel is not loaded once more
+
+
+def test_the_panel_follows_a_fresh_updates_deliveries_for_a_while_only(client, sev1, liaison, acme):
+    import time_machine
+
+    from customers.services import direct_update_send
+
+    direct_update_send(incident=sev1, by=liaison, text="Hello")  # no worker has sent it yet
+    client.force_login(liaison)
+    html = _panel(client, sev1).content.decode()
+    assert "4 sending" in html and 'hx-trigger="every 4s"' in html
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert 'hx-trigger="every 4s"' not in _panel(client, sev1).content.decode()
