@@ -101,8 +101,8 @@ class SocialAccountForm(forms.ModelForm):
         max_length=2000,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Mastodon: mastodons://<access token>@<server>; Bluesky: bsky://<handle>@<app password>; "
-        "X: x://<consumer key>/<consumer secret>/<access token>/<access secret>?mode=tweet. Never shown "
+        help_text="Mastodon: mastodons://TOKEN@SERVER; Bluesky: bsky://HANDLE@APP-PASSWORD; "
+        "X: x://CONSUMER-KEY/CONSUMER-SECRET/ACCESS-TOKEN/ACCESS-SECRET?mode=tweet. Never shown "
         "again once saved; leave empty to keep the current one.",
     )
 

@@ -139,3 +139,22 @@ def test_an_account_url_the_portal_does_not_post_to_is_refused(db, settings):
         with pytest.raises(CustomerError, match=reason):
             social_account_save(name=f"Try {url}", url=url)
     assert not Channel.objects.filter(kind="apprise").exclude(apprise_url_encrypted="").exists()
+
+
+def test_an_admin_adds_an_account_whose_url_is_never_shown_again(client, admin_user, mastodon):
+    from customers.models import SocialAccount
+
+    client.force_login(admin_user)
+    url = f"mastodon://{TOKEN}@127.0.0.1:{mastodon.port}"
+    response = client.post(
+        "/admin/customers/socialaccount/add/", {"name": "Mastodon", "apprise_url": url, "is_active": "on"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account = SocialAccount.objects.get()
+    page = client.get(f"/admin/customers/socialaccount/{account.pk}/change/").content.decode()
+    assert "mastodon://127.0.0.1/…" in page and "500 characters" in page and TOKEN not in page
+    refused = client.post(
+        "/admin/customers/socialaccount/add/", {"name": "Slack", "apprise_url": "json://example.com/x"}
+    )
+    assert refused.status_code == 200 and "not a kind of account" in refused.content.decode()
+    assert SocialAccount.objects.count() == 1
