@@ -207,12 +207,16 @@ def room_delta(
         entry.kind in (TimelineEntry.Kind.PROPOSAL, TimelineEntry.Kind.TASK) or "participant" in entry.data
         for entry in new
     )
-    # And the customers panel (customers_tags: it loads itself again), which follows the affected
-    # services and components, the ETA, the status (a resolve opens follow-ups) and what the
-    # liaison did with customers.
+    # And the customers panel (customers_tags: every watcher loads it again, so only on its news):
+    # what the liaison did with customers, the ETA, the affected services and components, and a
+    # resolve or reopen (follow-ups, calls).
     customers_changed = main_partial != "customers" and any(
-        entry.kind in (TimelineEntry.Kind.CUSTOMER, TimelineEntry.Kind.ETA, TimelineEntry.Kind.STATUS)
+        entry.kind in (TimelineEntry.Kind.CUSTOMER, TimelineEntry.Kind.ETA)
         or "details" in entry.data
+        or (
+            entry.kind == TimelineEntry.Kind.STATUS
+            and (entry.data.get("to") in CLOSED or entry.data.get("reopened"))
+        )
         for entry in new
     )
     # And the status-page card: what customers see, and who may post (the roles).

@@ -202,3 +202,24 @@ def test_the_panel_follows_a_fresh_updates_deliveries_for_a_while_only(client, s
     assert "4 sending" in html and 'hx-trigger="every 4s"' in html
     with time_machine.travel(timezone.now() + timedelta(minutes=3)):
         assert 'hx-trigger="every 4s"' not in _panel(client, sev1).content.decode()
+
+
+def test_a_plain_status_change_does_not_reload_the_panel_but_a_resolve_does(
+    client, sev1, commander, liaison, acme, django_capture_on_commit_callbacks
+):
+    from incidents.services.tools import verification_record
+
+    client.force_login(liaison)
+    sev1.refresh_from_db()
+    seen = sev1.revision
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_services.incident_change_status(incident=sev1, status="identified", by=commander)
+    news = client.get(f"/incidents/{sev1.number}/poll/", {"id": sev1.pk, "rev": seen}).content.decode()
+    assert "Status change" in news and "room-customers-refresh" not in news
+    sev1.refresh_from_db()
+    seen = sev1.revision
+    with django_capture_on_commit_callbacks(execute=True):
+        verification_record(incident=sev1, by=commander, checked="Orders go through")
+        incident_services.incident_change_status(incident=sev1, status="resolved", by=commander)
+    news = client.get(f"/incidents/{sev1.number}/poll/", {"id": sev1.pk, "rev": seen}).content.decode()
+    assert "room-customers-refresh" in news
