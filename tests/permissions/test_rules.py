@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts import permissions as accounts_permissions
 from accounts.services import api_token_issue
 from comms import permissions as comms_permissions
+from customers import permissions as customers_permissions
 from incidents import permissions as incidents_permissions
 from incidents.models import Participation
 from incidents.services import timeline_add
@@ -169,3 +170,20 @@ def test_who_revokes_a_token(world):
     token, _secret = api_token_issue(user=people["scribe"], name="script")
     allowed = {kind for kind in PEOPLE if accounts_permissions.may_revoke_token(people[kind], token)}
     assert allowed == {"scribe", "superuser"}
+
+
+def test_who_speaks_to_customers(world):
+    # Direct updates, calls, the affected list, follow-ups (the on-call responder too: tests/customers).
+    assert _answers(world, customers_permissions.may_contact_customers) == {
+        "commander",
+        "deputy",
+        "customer_liaison",
+        *ADMINS,
+    }
+
+
+def test_who_reads_and_who_keeps_customer_records(world):
+    read = _answers(world, lambda user, _i: customers_permissions.may_read_customers(user))
+    assert read == set(PEOPLE) - {"anonymous", "inactive"}
+    keep = _answers(world, lambda user, _i: customers_permissions.may_manage_customers(user))
+    assert keep == {"superuser"}  # or staff given the customers permission
