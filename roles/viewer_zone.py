@@ -57,35 +57,43 @@ def forget(user_id: int) -> None:
 
 class LazyZone(tzinfo):
     """A zone looked up the first time a time is shown: a page with no time (the quiet poll)
-    and the public pages, which choose their zone themselves, never look it up."""
+    and the public pages, which choose their zone themselves, never look it up.
+
+    It answers like a ZoneInfo (`key`, `str()`), so that what reads the zone of a datetime
+    typed in a form (a calendar invitation) finds its name.
+    """
 
     def __init__(self, resolve: Callable[[], str]) -> None:
         self._resolve = resolve
-        self._zone: zoneinfo.ZoneInfo | None = None
+        self._zoneinfo: zoneinfo.ZoneInfo | None = None
+
+    def _real(self) -> zoneinfo.ZoneInfo:
+        if self._zoneinfo is None:
+            self._zoneinfo = zoneinfo.ZoneInfo(self._resolve())
+        return self._zoneinfo
 
     @property
-    def zone(self) -> zoneinfo.ZoneInfo:
-        if self._zone is None:
-            self._zone = zoneinfo.ZoneInfo(self._resolve())
-        return self._zone
+    def key(self) -> str:
+        return self._real().key
 
     def utcoffset(self, dt: datetime | None) -> timedelta | None:
-        return self.zone.utcoffset(dt)
+        return self._real().utcoffset(dt)
 
     def dst(self, dt: datetime | None) -> timedelta | None:
-        return self.zone.dst(dt)
+        return self._real().dst(dt)
 
     def tzname(self, dt: datetime | None) -> str | None:
-        return self.zone.tzname(dt)
+        return self._real().tzname(dt)
 
     def fromutc(self, dt: datetime) -> datetime:
-        return self.zone.fromutc(dt.replace(tzinfo=self.zone)).replace(tzinfo=self)
+        real = self._real()
+        return real.fromutc(dt.replace(tzinfo=real)).replace(tzinfo=self)
 
     def __str__(self) -> str:
-        return self.zone.key
+        return self._real().key
 
     def __repr__(self) -> str:
-        return f"LazyZone({self._zone.key if self._zone else '?'})"
+        return f"LazyZone({self._zoneinfo.key if self._zoneinfo else '?'})"
 
 
 def on_sign_in(sender, request, user, **kwargs) -> None:

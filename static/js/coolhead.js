@@ -47,10 +47,41 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   if (stream && stream.dataset.live === "open" && !fromStream) event.preventDefault();
 });
 
+// While one of the person's own changes is on its way (a form posted in the room), news waits:
+// their answer is drawn first, then what others did, so that the answer does not undo the news
+// (or close a fold they opened meanwhile). Held events are played again once it has come back.
+let ownChangesInFlight = 0;
+const heldEvents = [];
+function isOwnChange(event) {
+  const config = event.detail.requestConfig;
+  return config && config.verb !== "get" && event.detail.elt && event.detail.elt.closest("#room");
+}
+document.addEventListener("htmx:sseOpen", (event) => {
+  event.target.liveSource = event.detail.source;
+});
+document.addEventListener("htmx:beforeSend", (event) => {
+  if (isOwnChange(event)) ownChangesInFlight += 1;
+});
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!isOwnChange(event)) return;
+  ownChangesInFlight = Math.max(0, ownChangesInFlight - 1);
+  if (ownChangesInFlight > 0) return;
+  for (const held of heldEvents.splice(0)) {
+    held.source.dispatchEvent(new MessageEvent(held.type, { data: held.data, lastEventId: held.lastEventId }));
+  }
+});
+
 // An event the room has already applied (a form's own answer got there first) is skipped.
 document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  const message = event.detail;
+  const source = event.target.liveSource;
+  if (ownChangesInFlight > 0 && source) {
+    heldEvents.push({ source, type: message.type, data: message.data, lastEventId: message.lastEventId });
+    event.preventDefault();
+    return;
+  }
   const shown = document.getElementById("room-rev");
-  const brings = Number(event.detail && event.detail.lastEventId);
+  const brings = Number(message && message.lastEventId);
   if (shown && brings && brings <= Number(shown.value)) event.preventDefault();
 });
 
@@ -64,3 +95,20 @@ function dropRepeatedEntries() {
 }
 document.addEventListener("htmx:oobAfterSwap", dropRepeatedEntries);
 document.addEventListener("htmx:afterSwap", dropRepeatedEntries);
+
+// A panel redrawn by news (a stream event, a poll, another control's answer) keeps the folds
+// (<details>) that the person had open: they were about to use what is inside.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const target = event.detail.target;
+  if (!target || !target.querySelectorAll) return;
+  const open = Array.from(target.querySelectorAll("details[open] > summary"), (s) => s.textContent.trim());
+  if (open.length) event.detail.fragment.__openFolds = { id: target.id, open };
+});
+document.addEventListener("htmx:oobAfterSwap", (event) => {
+  const kept = event.detail.fragment && event.detail.fragment.__openFolds;
+  const panel = kept && kept.id && document.getElementById(kept.id);
+  if (!panel) return;
+  panel.querySelectorAll("details:not([open]) > summary").forEach((summary) => {
+    if (kept.open.includes(summary.textContent.trim())) summary.parentElement.open = true;
+  });
+});
