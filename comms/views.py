@@ -45,7 +45,8 @@ async def notifications_events(request: HttpRequest) -> HttpResponse:
     if watcher is None:
         return HttpResponse(status=204)  # signed out: EventSource stops on a 204
     user_id, session_key = watcher
-    if not live.slots.take():
+    slot = live.slots.take()
+    if slot is None:
         return live.unavailable("Too many open streams on this server.")
     return live.stream_response(
         live.ping_stream(
@@ -53,7 +54,8 @@ async def notifications_events(request: HttpRequest) -> HttpResponse:
             session_key=session_key,
             name="bell",
             still_allowed=lambda: live.session_and_person_ok(session_key, user_id),
-        )
+        ),
+        slot,
     )
 
 

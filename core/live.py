@@ -373,14 +373,20 @@ class StreamSlots:
     def __init__(self) -> None:
         self.open = 0
 
-    def take(self) -> bool:
+    def take(self) -> Callable[[], None] | None:
+        """A slot, as the function that gives it back (once, however often called), or None."""
         if self.open >= settings.LIVE_MAX_STREAMS:
-            return False
+            return None
         self.open += 1
-        return True
+        given_back = False
 
-    def give_back(self) -> None:
-        self.open = max(0, self.open - 1)
+        def give_back() -> None:
+            nonlocal given_back
+            if not given_back:
+                given_back = True
+                self.open = max(0, self.open - 1)
+
+        return give_back
 
 
 slots = StreamSlots()
@@ -393,8 +399,11 @@ def unavailable(reason: str) -> HttpResponse:
     return response
 
 
-def stream_response(events: AsyncIterator[str]) -> StreamingHttpResponse:
+def stream_response(events: AsyncIterator[str], slot: Callable[[], None]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    # Django closes the response when the stream ends or the browser goes, even if the
+    # stream never started: the slot is given back then.
+    response._resource_closers.append(slot)
     response["Cache-Control"] = "no-cache"
     # nginx and other proxies: pass each event on at once.
     response["X-Accel-Buffering"] = "no"
@@ -446,7 +455,6 @@ async def ping_stream(
             await asyncio.sleep(settle_seconds)
     finally:
         subscription.close()
-        slots.give_back()
 
 
 def session_and_person_ok(session_key: str, user_id: int) -> bool:

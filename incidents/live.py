@@ -235,4 +235,3 @@ async def room_events(watcher: RoomWatcher, *, incident_id: int, revision: int):
     finally:
         session_end.close()
         broadcast.leave(watcher)
-        live.slots.give_back()

@@ -63,12 +63,14 @@ async def room_stream(request: HttpRequest, number: int) -> HttpResponse:
     if isinstance(opened, HttpResponse):
         return opened
     user, session_key, zone, incident = opened
-    if not live.slots.take():
+    slot = live.slots.take()
+    if slot is None:
         return live.unavailable("Too many open streams on this server; the room polls meanwhile.")
     seen = _revision_seen(request)
     sent = incident.revision if seen is None else min(seen, incident.revision)
     watcher = RoomWatcher(request=request, user_id=user.pk, session_key=session_key, zone=zone, sent=sent)
-    return live.stream_response(room_events(watcher, incident_id=incident.pk, revision=incident.revision))
+    events = room_events(watcher, incident_id=incident.pk, revision=incident.revision)
+    return live.stream_response(events, slot)
 
 
 @never_cache
@@ -80,7 +82,8 @@ async def incidents_stream(request: HttpRequest) -> HttpResponse:
     user, session_key, _ = await sync_to_async(_who)(request)
     if user is None:
         return HttpResponse("Sign in to follow the incidents.", status=403)
-    if not live.slots.take():
+    slot = live.slots.take()
+    if slot is None:
         return live.unavailable("Too many open streams on this server.")
     return live.stream_response(
         live.ping_stream(
@@ -88,5 +91,6 @@ async def incidents_stream(request: HttpRequest) -> HttpResponse:
             session_key=session_key,
             name="incidents",
             still_allowed=lambda: live.session_and_person_ok(session_key, user.pk),
-        )
+        ),
+        slot,
     )

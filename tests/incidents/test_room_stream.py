@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from django.db.backends import utils as db_utils
 from django.test import AsyncClient, Client
 
+from core import live
 from incidents import services
 from roles.services import participant_let_out, role_assign
 from tests.factories import IncidentFactory, UserFactory, trained_commander
@@ -268,5 +269,26 @@ def test_the_incidents_stream_says_when_any_incident_changes(live_settings):
         await declare(title="Payments are down", severity=1, declared_by=None)
         assert (await stream.next_event("incidents"))["data"]
         await stream.close()
+
+    run(scenario)
+
+
+def test_past_the_stream_limit_a_room_is_told_to_poll_and_a_closed_stream_frees_its_place(live_settings):
+    live_settings.LIVE_MAX_STREAMS = 1
+    reader = UserFactory()
+    incident = IncidentFactory(declared_by=reader)
+    reader_client = signed_in(reader)
+
+    async def scenario():
+        first = await _open(reader_client, incident.number)
+        refused = await reader_client.get(f"/incidents/{incident.number}/events/")
+        assert refused.status_code == 503 and refused["Retry-After"]
+        # The server closes the response when the stream ends (or the browser goes).
+        await first.close()
+        await sync_to_async(first.response.close)()
+        again = await _open(reader_client, incident.number)
+        await again.close()
+        await sync_to_async(again.response.close)()
+        assert live.slots.open == 0
 
     run(scenario)
