@@ -13,6 +13,8 @@ from asgiref.sync import sync_to_async
 from django.db.backends import utils as db_utils
 from django.test import AsyncClient, Client
 
+from comms.selectors import in_app_channel
+from comms.services import Recipient, message_send
 from core import live
 from incidents import services
 from roles.services import participant_let_out, role_assign
@@ -290,5 +292,21 @@ def test_past_the_stream_limit_a_room_is_told_to_poll_and_a_closed_stream_frees_
         await again.close()
         await sync_to_async(again.response.close)()
         assert live.slots.open == 0
+
+    run(scenario)
+
+
+def test_the_bell_rings_when_a_notification_arrives(live_settings):
+    reader = UserFactory()
+    reader_client = signed_in(reader)
+    bell = [Recipient(channel=in_app_channel(), user=reader)]
+
+    async def scenario():
+        stream = Stream(await reader_client.get("/comms/notifications/events/"))
+        await asyncio.sleep(0.4)
+        send = sync_to_async(message_send)
+        await send(kind="handover_prompt", subject="Time to hand over", body="x", recipients=bell)
+        assert (await stream.next_event("bell"))["data"]
+        await stream.close()
 
     run(scenario)
