@@ -96,6 +96,17 @@ function dropRepeatedEntries() {
 document.addEventListener("htmx:oobAfterSwap", dropRepeatedEntries);
 document.addEventListener("htmx:afterSwap", dropRepeatedEntries);
 
+// A part of the room is never replaced by an older drawing of it: each carries the revision it
+// was drawn at (data-rev), and news that arrives late (held while the person's own change was on
+// its way, or overtaken by another answer) leaves a newer part as it is.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const target = event.detail.target;
+  const incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+  const shown = target && target.dataset && Number(target.dataset.rev);
+  const brought = incoming && incoming.dataset && Number(incoming.dataset.rev);
+  if (shown && brought && brought < shown) event.detail.shouldSwap = false;
+});
+
 // A panel redrawn by news (a stream event, a poll, another control's answer) keeps the folds
 // (<details>) that the person had open: they were about to use what is inside.
 document.addEventListener("htmx:oobBeforeSwap", (event) => {
