@@ -13,7 +13,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# One browser for this package, closed when its last test ends: while Playwright's sync
+# API is open its event loop counts as running in this thread, and the tests after it
+# that run an event loop of their own (asyncio.run) would be refused.
+@pytest.fixture(scope="package")
 def browser():
     if not shutil.which(CHROMIUM):
         if os.environ.get("COOLHEAD_REQUIRE_BROWSER"):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.db.backends import utils as db_utils
 from django.test import AsyncClient, Client
 
@@ -79,7 +80,15 @@ def signed_in(user) -> AsyncClient:
 
 
 def run(scenario) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), 30))
+    async def main() -> None:
+        try:
+            await asyncio.wait_for(scenario(), 30)
+        finally:
+            # The thread the scenario's ORM calls ran in keeps a connection open, which
+            # would hold the test database when the session drops it.
+            await sync_to_async(connections.close_all)()
+
+    asyncio.run(main())
 
 
 def test_a_note_reaches_an_open_stream_as_the_polls_partials(live_settings):
