@@ -127,6 +127,11 @@ def commanded_incidents(user: Person) -> QuerySet[Incident]:
 # --- On-call calendar: swaps and feeds -------------------------------------------------------------
 
 
+def may_edit_notification_rules(by: Person, owner: AbstractBaseUser) -> bool:
+    # A person's own rules; an admin edits anyone's (in the admin).
+    return is_active(by) and (by.pk == owner.pk or by.is_superuser)
+
+
 def may_request_swap(user: Person) -> bool:
     """Any active responder asks for cover of their own shift (the service checks it is theirs)."""
     return is_active(user)

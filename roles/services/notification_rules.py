@@ -32,6 +32,7 @@ from comms.selectors import email_channel, in_app_channel
 from comms.services import Recipient, message_refused, recipient_for_method
 from core.tasks import enqueue
 from incidents.models import Incident
+from roles import permissions
 from roles.models import NotificationRule, Page, PageNotification, Urgency
 from roles.services.ack_links import page_ack_url
 from roles.services.common import (
@@ -69,11 +70,6 @@ def rules_of(user: AbstractBaseUser, urgency: str | None = None):
     return rules.order_by("urgency", "delay_minutes", "pk")
 
 
-def _may_edit(by: AbstractBaseUser, user: AbstractBaseUser) -> bool:
-    # A person's own rules; an admin edits anyone's in the admin.
-    return by.is_active and (by.pk == user.pk or by.is_superuser)
-
-
 @transaction.atomic
 def notification_rule_add(
     *,
@@ -84,7 +80,7 @@ def notification_rule_add(
     contact_method: ContactMethod | None = None,
 ) -> NotificationRule:
     """Add a step: "`contact_method` (None: e-mail) `delay_minutes` after I am paged for `urgency`"."""
-    if not _may_edit(by, user):
+    if not permissions.may_edit_notification_rules(by, user):
         raise NotAllowed("These are not your notification rules.")
     if urgency not in Urgency.values:
         raise RoleError("Choose the urgency: major incidents (SEV-1, SEV-2) or the others.")
@@ -109,7 +105,7 @@ def notification_rule_add(
 @transaction.atomic
 def notification_rule_remove(*, rule: NotificationRule, by: AbstractBaseUser) -> None:
     """Remove a step; pages already under way keep the steps they scheduled."""
-    if not _may_edit(by, rule.user):
+    if not permissions.may_edit_notification_rules(by, rule.user):
         raise NotAllowed("These are not your notification rules.")
     rule.delete()
 

@@ -187,3 +187,19 @@ def test_who_reads_and_who_keeps_customer_records(world):
     assert read == set(PEOPLE) - {"anonymous", "inactive"}
     keep = _answers(world, lambda user, _i: customers_permissions.may_manage_customers(user))
     assert keep == {"superuser"}  # or staff given the customers permission
+
+
+def test_who_edits_a_persons_notification_rules(world):
+    # The participant's own rules: they and superusers; staff alone is not enough.
+    _incident, people = world
+    rule = roles_permissions.may_edit_notification_rules
+    owner = people["participant"]
+    assert _answers(world, lambda user, _i: rule(user, owner)) == {"participant", "superuser"}
+
+
+def test_the_top_bar_offers_the_outbox_to_those_who_may_read_it(world, client):
+    _incident, people = world
+    for kind in ("participant", "commander", "staff", "superuser", "outbox_reader"):
+        client.force_login(people[kind])
+        shown = 'href="/comms/outbox/"' in client.get("/").content.decode()
+        assert shown == comms_permissions.may_read_whole_outbox(people[kind]), kind
