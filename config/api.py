@@ -1,12 +1,14 @@
 """/api/v1/: every app's api/urls.py in one "api" namespace, the schema, the docs, and a JSON 404."""
 
+import sys
+
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.middleware import wants_json
+from core.middleware import database_unavailable, database_unavailable_response, wants_json
 
 
 class DocsView(SpectacularSwaggerSplitView):
@@ -36,6 +38,10 @@ def not_found(request):
 
 
 def server_error(request):
+    # Django calls this while handling the exception: one raised by a middleware before
+    # the view (the session, the person) is a database outage like any other.
+    if database_unavailable(sys.exception()):
+        return database_unavailable_response(request)
     if wants_json(request):
         return JsonResponse(
             {"detail": "Internal server error; it has been logged.", "code": "server_error", "errors": {}},

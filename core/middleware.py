@@ -82,12 +82,32 @@ def private_cache_middleware(get_response: Callable[[HttpRequest], HttpResponse]
 RETRY_AFTER_SECONDS = "5"
 
 
+def database_unavailable(exception: BaseException | None) -> bool:
+    """The database down, cut off or its pool exhausted (psycopg_pool's PoolTimeout arrives wrapped)."""
+    return isinstance(exception, OperationalError | InterfaceError)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """A 503 with Retry-After that says "retry": JSON under the API's prefixes, text elsewhere."""
+    logger.warning("database unavailable: %s %s answered 503", request.method, request.path)
+    message = "The portal is busy or its database is unavailable; retry in a few seconds."
+    if wants_json(request):
+        response = JsonResponse({"detail": message, "code": "unavailable", "errors": {}}, status=503)
+    else:
+        response = HttpResponse(message + "\n", status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
 class DatabaseUnavailableMiddleware:
     """The database down, cut off or its pool exhausted (overload): a 503 with Retry-After, not a 500.
 
     Nothing was written (the transaction did not commit), and the same request
     works once the database answers again. The API's own handler says the same
-    in its error format (core/api/errors.py); this covers the pages.
+    in its error format (core/api/errors.py); this covers the pages. An error
+    raised by a middleware before the view (the session, the person, the
+    administrators' second factor) never comes here: Django turns it into its
+    500 handler's answer first, so that handler (config/api.py) answers the same.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -97,13 +117,6 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not database_unavailable(exception):
             return None
-        logger.warning("database unavailable: %s %s answered 503", request.method, request.path)
-        message = "The portal is busy or its database is unavailable; retry in a few seconds."
-        if wants_json(request):
-            response = JsonResponse({"detail": message, "code": "unavailable", "errors": {}}, status=503)
-        else:
-            response = HttpResponse(message + "\n", status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = RETRY_AFTER_SECONDS
-        return response
+        return database_unavailable_response(request)
