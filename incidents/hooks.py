@@ -13,6 +13,8 @@ needs it calls it explicitly:
   deputy's while an IC is assigned (registered by roles; roles/permissions.py).
 - became_major(): what happens once per rise to SEV-1/2 (roles pages the on-call
   IC and tells the stakeholders), called by the service that raised it.
+- status_page_link(): the public status page's page of the incident, once something
+  is published there (registered by statuspage); part of where to join.
 - entry_written(): what follows a new timeline entry, in the same transaction
   (integrations' outgoing webhooks). incidents.services calls it for every
   entry it writes: the entry is the event.
@@ -39,10 +41,15 @@ def _nothing(incident: Any, by: Any) -> None:
     return None
 
 
+def _no_link(incident: Any) -> str:
+    return ""
+
+
 _role_holders: RoleHolders = _nobody
 _decides: Callable[..., bool] = _anyone
 _became_major: Callable[[Any, Any], None] = _nothing
 _role_serializer: type | None = None
+_status_page_link: Callable[[Any], str] = _no_link
 _entry_listeners: list[EntryListener] = []
 
 
@@ -88,3 +95,13 @@ def on_becoming_major(reaction: Callable[[Any, Any], None]) -> None:
 
 def became_major(incident: Any, by: Any) -> None:
     _became_major(incident, by)
+
+
+def provide_status_page_link(reader: Callable[[Any], str]) -> None:
+    global _status_page_link
+    _status_page_link = reader
+
+
+def status_page_link(incident: Any) -> str:
+    """Where customers follow the incident, "" until something about it is published."""
+    return _status_page_link(incident)

@@ -6,6 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import hooks
+
 
 class Severity(models.IntegerChoices):
     SEV1 = 1, "SEV-1"
@@ -65,7 +67,12 @@ class ContactLinks(models.Model):
 
     @property
     def has_contacts(self) -> bool:
-        return any(getattr(self, name) for name in self.CONTACT_FIELDS)
+        return any(getattr(self, name) for name in self.CONTACT_FIELDS) or bool(self.status_page_url)
+
+    @property
+    def status_page_url(self) -> str:
+        """Where customers follow it; only an incident has one (Incident.status_page_url)."""
+        return ""
 
     def join_text(self) -> str:
         """Where to join, as Markdown for messages about the incident ("join the call"); "" when none."""
@@ -76,6 +83,8 @@ class ContactLinks(models.Model):
             parts.append(f"chat: {self.chat_channel}")
         parts += [f"{label}: {url}" if label != url else url for label, url in self.dashboard_links]
         parts += [f"runbook {label}: {url}" if label != url else url for label, url in self.runbook_links]
+        if self.status_page_url:
+            parts.append(f"status page: {self.status_page_url}")
         return ("**Where to join:** " + " · ".join(parts)) if parts else ""
 
     def join_document(self) -> dict:
@@ -85,6 +94,7 @@ class ContactLinks(models.Model):
             "chat_channel": self.chat_channel,
             "dashboards": [url for _label, url in self.dashboard_links],
             "runbooks": [url for _label, url in self.runbook_links],
+            "status_page": self.status_page_url,
         }
 
     @property
@@ -203,6 +213,12 @@ class Incident(ContactLinks):
     @property
     def rollback_question_open(self) -> bool:
         return self.rollback_asked_at is not None and not self.rollback_considered.strip()
+
+    @property
+    def status_page_url(self) -> str:
+        """The public status page's page of this incident once something is published there
+        (statuspage registers the lookup, incidents/hooks.py); "" before."""
+        return hooks.status_page_link(self)
 
     @property
     def severity_label(self) -> str:

@@ -272,6 +272,21 @@ def public_incidents_unresolved() -> list[PublicIncident]:
     )
 
 
+def incident_status_page_link(incident) -> str:
+    """The public page of an incident once it is published there, for where to join; "" before.
+
+    Reads the incident's reverse relation, which Django keeps on the instance (the
+    publish service sets it too), so a message that asks twice queries once.
+    """
+    if incident.pk is None:
+        return ""
+    try:
+        public_incident = incident.public_incident
+    except PublicIncident.DoesNotExist:
+        return ""
+    return f"{page_settings().public_url}/incidents/{public_incident.public_id}"
+
+
 def public_incident_by_id(public_id: str) -> PublicIncident | None:
     return _with_updates(PublicIncident.objects.filter(public_id=public_id)).first()
 

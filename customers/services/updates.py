@@ -139,7 +139,8 @@ def compose(
 
 
 def join_block(incident: Incident) -> str:
-    """Where a customer may join (MNX: "have them join the conference bridge"): the call and the chat.
+    """Where a customer may join (MNX: "have them join the conference bridge"): the call, the chat
+    and the public status page once the incident is published there.
 
     Not the incident's dashboards and runbooks (incident.join_text() has them): those are
     the team's own pages, not for customers.
@@ -149,6 +150,8 @@ def join_block(incident: Incident) -> str:
         parts.append(f"call: {incident.bridge_url}")
     if incident.chat_channel:
         parts.append(f"chat: {incident.chat_channel}")
+    if incident.status_page_url:
+        parts.append(f"status page: {incident.status_page_url}")
     return ("**Where to join:** " + " · ".join(parts)) if parts else ""
 
 

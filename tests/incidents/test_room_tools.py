@@ -1,6 +1,7 @@
 """The response tools in the room: each form, its refusals, what another browser's poll brings."""
 
 import pytest
+from django.conf import settings
 
 from incidents import services
 from incidents.models import Change, Decision, Hypothesis, Verification
@@ -188,6 +189,52 @@ def test_where_to_join_and_the_details_are_edited_in_the_room(rclient, sev1, hx)
     assert sev1.title == "[Outage]: checkout EU"
     entry = sev1.timeline.order_by("-pk").first()
     assert entry.data["previous"]["title"] == "[Outage]: checkout"
+
+
+def test_where_to_join_links_the_status_page_once_something_is_published(rclient, sev1, admin_user, dev_page):
+    from comms.models import Message
+    from roles.services import page_send
+    from statuspage.models import PublicIncident
+    from statuspage.services.updates import statuspage_publish_update
+
+    tools.incident_set_contacts(incident=sev1, by=admin_user, bridge_url="https://meet.example.com/inc")
+    header = _join_block(rclient.get(sev1.get_absolute_url()).content.decode())
+    assert "Status page" not in header and "/status/" not in header
+    sev1.refresh_from_db()
+    assert "status page" not in sev1.join_text() and sev1.join_document()["status_page"] == ""
+
+    statuspage_publish_update(
+        incident=sev1, by=admin_user, title="Checkout is down", status="investigating", body="Looking in."
+    )
+    link = f"{settings.SITE_URL}/status/incidents/{PublicIncident.objects.get().public_id}"
+    header = _join_block(rclient.get(sev1.get_absolute_url()).content.decode())
+    assert f'href="{link}"' in header and ">Status page</a>" in header
+    sev1.refresh_from_db()
+    assert sev1.join_text() == f"**Where to join:** call: https://meet.example.com/inc · status page: {link}"
+    assert sev1.join_document()["status_page"] == link
+    # And every message about the incident carries it ("join the call", and where customers read).
+    page_send(incident=sev1, by=admin_user, person=dev_page)
+    message = Message.objects.filter(kind="page").latest("pk")
+    assert f"status page: {link}" in message.body and message.context["join"]["status_page"] == link
+
+
+def test_the_status_page_link_alone_is_where_to_join(rclient, sev1, admin_user):
+    from statuspage.services.updates import statuspage_publish_update
+
+    statuspage_publish_update(
+        incident=sev1, by=admin_user, title="Checkout is down", status="investigating", body="Looking in."
+    )
+    header = _join_block(rclient.get(sev1.get_absolute_url()).content.decode())
+    assert "No call or chat yet" not in header and ">Status page</a>" in header
+
+
+@pytest.fixture
+def dev_page(db):
+    return UserFactory(username="dev-on-call", email="dev@example.com")
+
+
+def _join_block(html: str) -> str:
+    return html.split('<div class="join">', 1)[1].split("</div>", 1)[0]
 
 
 def test_a_bad_bridge_link_is_refused_with_its_reason(rclient, sev1, hx):
