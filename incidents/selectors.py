@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
 from django.http import Http404
 
 from incidents import hooks
@@ -228,8 +228,14 @@ def response_tools(incident: Incident) -> ResponseTools:
         )[:TOOLS_LIST_LIMIT]
     )
     more_hypotheses = 0
+    open_hypotheses = sum(1 for h in hypotheses if h.is_open)
     if len(hypotheses) == TOOLS_LIST_LIMIT:
-        more_hypotheses = incident.hypotheses.count() - TOOLS_LIST_LIMIT
+        # The list is cut: the board's "N open" counts every open one, not the first fifty.
+        counts = incident.hypotheses.aggregate(
+            total=Count("pk"), open=Count("pk", filter=Q(state=Hypothesis.State.OPEN))
+        )
+        more_hypotheses = counts["total"] - TOOLS_LIST_LIMIT
+        open_hypotheses = counts["open"]
     decisions = list(
         incident.decisions.select_related("decided_by", "hypothesis").order_by(
             Case(When(state=Decision.State.ACTIVE, then=0), default=1), "-decided_at", "-pk"
@@ -246,7 +252,7 @@ def response_tools(incident: Incident) -> ResponseTools:
         verifications = verifications.filter(checked_at__gte=incident.reopened_at)
     return ResponseTools(
         hypotheses=hypotheses,
-        open_hypotheses=sum(1 for h in hypotheses if h.is_open),
+        open_hypotheses=open_hypotheses,
         decisions=decisions,
         changes_in_place=changes,
         changes_in_place_count=len(changes) if len(changes) < TOOLS_LIST_LIMIT else in_place.count(),

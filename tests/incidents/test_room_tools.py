@@ -1,5 +1,7 @@
 """The response tools in the room: each form, its refusals, what another browser's poll brings."""
 
+import re
+
 import pytest
 from django.conf import settings
 
@@ -189,6 +191,45 @@ def test_where_to_join_and_the_details_are_edited_in_the_room(rclient, sev1, hx)
     assert sev1.title == "[Outage]: checkout EU"
     entry = sev1.timeline.order_by("-pk").first()
     assert entry.data["previous"]["title"] == "[Outage]: checkout"
+
+
+def test_the_board_lists_open_hypotheses_first_and_counts_them_all_past_its_limit(rclient, sev1, admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.selectors import TOOLS_LIST_LIMIT
+
+    early = timezone.now() - timedelta(hours=1)
+    # Decided ones raised before any open one: "open first" is not the order they were raised in.
+    Hypothesis.objects.bulk_create(
+        Hypothesis(
+            incident=sev1,
+            statement=f"decided {i}",
+            state="ruled_out",
+            raised_at=early,
+            decided_at=early,
+            decided_by=admin_user,
+            evidence="checked",
+        )
+        for i in range(5)
+    )
+    Hypothesis.objects.bulk_create(
+        Hypothesis(incident=sev1, statement=f"open {i:02}", state="open")
+        for i in range(TOOLS_LIST_LIMIT + 10)
+    )
+    html = rclient.get(sev1.get_absolute_url()).content.decode()
+    board = html.split('id="tool-hypotheses"', 1)[1].split("</ul>", 1)[0]
+    assert 'Hypotheses <span class="count">60 open</span>' in board
+    states = re.findall(r'<li class="hypothesis state-(\w+)">', board)
+    assert states == ["open"] * TOOLS_LIST_LIMIT
+    assert "And 15 more (the API lists them all)." in text_of(board)
+    # With fewer than the limit, the decided ones follow the open ones.
+    Hypothesis.objects.filter(statement__startswith="open ").exclude(statement="open 00").delete()
+    board = rclient.get(sev1.get_absolute_url()).content.decode().split('id="tool-hypotheses"', 1)[1]
+    board = board.split("</ul>", 1)[0]
+    assert re.findall(r'<li class="hypothesis state-(\w+)">', board) == ["open"] + ["ruled_out"] * 5
+    assert 'Hypotheses <span class="count">1 open</span>' in board
 
 
 def test_where_to_join_links_the_status_page_once_something_is_published(rclient, sev1, admin_user, dev_page):
