@@ -196,7 +196,7 @@ def insights(*, user: AbstractBaseUser, days: int = DEFAULT_WINDOW, now: datetim
         result.pages_by_person.append({"person": name, "pages": pages, "outside_hours": outside})
 
     # 6. Follow-ups created in the window, counted by the database.
-    today = timezone.localdate()
+    today = timezone.localdate(now)  # "overdue" as of the moment asked for, as the window is
     follow_ups = scoped(FollowUp.objects.filter(created_at__gte=since), user)
     result.follow_ups = follow_ups.aggregate(
         created=Count("pk"),
