@@ -55,18 +55,21 @@ def _workstream(incident: Incident, pk: int | None) -> Workstream | None:
 def proposal_make(request: HttpRequest, number: int) -> HttpResponse:
     incident = incident_get(user=request.user, number=number)
     form = forms.ProposalForm(request.POST)
-    return _run(
-        request,
-        incident,
-        form,
-        lambda data: services.proposal_make(
+
+    def propose(data: dict) -> Proposal:
+        workstream = _workstream(incident, data["workstream"])
+        if data["workstream"] and workstream is None:
+            raise services.RoleError("No such open workstream here.")
+        return services.proposal_make(
             incident=incident,
             by=request.user,
             action=data["action"],
             payload=form.payload(),
             reason=data["reason"],
-        ),
-    )
+            workstream=workstream,
+        )
+
+    return _run(request, incident, form, propose)
 
 
 @login_required

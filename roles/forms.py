@@ -125,13 +125,17 @@ class PeopleChoiceField(forms.ModelMultipleChoiceField):
 
 class ProposalForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[("status", "status"), ("severity", "severity"), ("decision", "decision")]
+        choices=[("status", "status"), ("severity", "severity"), ("decision", "decision"), ("task", "task")]
     )
     status = forms.CharField(required=False, max_length=16)
     severity = forms.IntegerField(required=False, min_value=1, max_value=5)
     kind = forms.CharField(required=False, max_length=16)
     summary = forms.CharField(required=False, max_length=300)
     rollback_to = forms.CharField(required=False, max_length=300)
+    title = forms.CharField(required=False, max_length=300)
+    assignee = forms.IntegerField(required=False, min_value=1)
+    # Optional: the workstream it is filed under (its lead answers its members' task proposals).
+    workstream = forms.IntegerField(required=False, min_value=1)
     reason = forms.CharField(max_length=2000)
 
     def payload(self) -> dict:
@@ -144,6 +148,7 @@ class ProposalForm(forms.Form):
                 "summary": data["summary"],
                 "rollback_to": data["rollback_to"],
             },
+            "task": {"title": data["title"], "assignee": data["assignee"]},
         }[data["action"]]
 
 

@@ -473,6 +473,7 @@ class Proposal(models.Model):
         SEVERITY = "severity", "Change the severity"
         DECISION = "decision", "Take a repair decision"
         PUBLIC_UPDATE = "public_update", "Publish a public update"
+        TASK = "task", "Give a task"
 
     class State(models.TextChoices):
         OPEN = "open", "Waiting for the IC"
@@ -482,7 +483,8 @@ class Proposal(models.Model):
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="proposals")
     action = models.CharField(max_length=16, choices=Action.choices)
-    # What the action would be done with: {"status": ...}, {"severity": ...}, a decision's fields.
+    # What the action would be done with: {"status": ...}, {"severity": ...}, a decision's fields,
+    # a task's {"title": ..., "assignee": <user id>}.
     payload = models.JSONField(default=dict)
     reason = models.TextField(max_length=2000)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)

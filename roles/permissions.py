@@ -11,10 +11,20 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from comms import permissions as comms_permissions
+from incidents import permissions as incident_permissions
 from incidents.models import Incident
 from incidents.permissions import is_active, is_admin
 from incidents.selectors import incidents_visible_to
-from roles.models import CalendarFeed, IncidentRole, LayerMember, RoleAssignment, Schedule, ShiftSwap
+from roles.models import (
+    CalendarFeed,
+    IncidentRole,
+    LayerMember,
+    Proposal,
+    RoleAssignment,
+    Schedule,
+    ShiftSwap,
+    Workstream,
+)
 
 Person = AbstractBaseUser | AnonymousUser
 
@@ -98,6 +108,45 @@ def may_assign_task(user: Person, holders: Sequence[RoleAssignment], *, lead_of:
     if not is_active(user):
         return False
     return lead_of or is_admin(user) or not has_commander(holders) or _holds(user, holders, STAFFING_ROLES)
+
+
+def may_propose_in_workstream(
+    user: Person, incident: Incident, workstream: Workstream, holders: Sequence[RoleAssignment] | None = None
+) -> bool:
+    """Tagging a proposal to a workstream: its lead and members, and whoever decides for the
+    incident (they may file a proposal under a sub-team). An outsider to the sub-team proposes
+    to the IC untagged. A closed workstream takes no proposals."""
+    if not is_active(user) or workstream.incident_id != incident.pk or workstream.closed_at is not None:
+        return False
+    if workstream.lead_id == user.pk or incident_permissions.may_decide(user, incident, holders):
+        return True
+    return workstream.members.filter(pk=user.pk).exists()
+
+
+# What a workstream's lead may approve among its members' proposals: work inside the sub-team.
+# The status, the severity and the repair decision (a rollback above all) act on the whole
+# incident, so they stay the IC's and the deputy's even when tagged to a workstream.
+LEAD_ANSWERS = (Proposal.Action.TASK,)
+
+
+def may_answer_proposal(
+    user: Person, incident: Incident, proposal: Proposal, holders: Sequence[RoleAssignment] | None = None
+) -> bool:
+    """Approve or reject: whoever decides for the incident, or the lead of the (open) workstream the
+    proposal is tagged to, for a kind within the workstream's reach (LEAD_ANSWERS)."""
+    return incident_permissions.may_decide(user, incident, holders) or leads_proposal(user, proposal)
+
+
+def leads_proposal(user: Person, proposal: Proposal) -> bool:
+    """The lead's part of may_answer_proposal, for a caller that knows may_decide already."""
+    workstream = proposal.workstream
+    return (
+        is_active(user)
+        and workstream is not None
+        and workstream.closed_at is None
+        and workstream.lead_id == user.pk
+        and proposal.action in LEAD_ANSWERS
+    )
 
 
 def may_manage_participants(user: Person, holders: Sequence[RoleAssignment]) -> bool:

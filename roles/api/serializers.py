@@ -139,6 +139,7 @@ class ProposalSerializer(serializers.ModelSerializer):
             "decided_by",
             "decided_at",
             "answer",
+            "workstream",
         ]
         read_only_fields = fields
 
@@ -146,12 +147,23 @@ class ProposalSerializer(serializers.ModelSerializer):
 class ProposalMakeSerializer(serializers.Serializer):
     """What you would have the IC do: {"action": "severity", "severity": 1, "reason": ...}."""
 
-    action = serializers.ChoiceField(choices=["status", "severity", "decision"])
+    action = serializers.ChoiceField(choices=["status", "severity", "decision", "task"])
     status = serializers.ChoiceField(choices=Incident.Status.choices, required=False)
     severity = serializers.IntegerField(min_value=1, max_value=5, required=False)
     kind = serializers.ChoiceField(choices=Decision.Kind.choices, required=False)
     summary = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     rollback_to = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    assignee = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text="For a task; default: you."
+    )
+    workstream = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="An open workstream of this incident: its lead answers its members' task proposals.",
+    )
     reason = serializers.CharField(max_length=2000)
 
     def payload(self) -> dict:
@@ -160,6 +172,8 @@ class ProposalMakeSerializer(serializers.Serializer):
             return {"status": data.get("status")}
         if data["action"] == "severity":
             return {"severity": data.get("severity")}
+        if data["action"] == "task":
+            return {"title": data["title"], "assignee": data["assignee"]}
         return {"kind": data.get("kind"), "summary": data["summary"], "rollback_to": data["rollback_to"]}
 
 

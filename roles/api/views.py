@@ -165,12 +165,22 @@ class ProposalsView(APIView):
         incident = visible_incident(request, pk)
         serializer = s.ProposalMakeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        workstream = None
+        if serializer.validated_data["workstream"] is not None:
+            workstream = incident.workstreams.filter(
+                pk=serializer.validated_data["workstream"], closed_at__isnull=True
+            ).first()
+            if workstream is None:
+                return error_response(
+                    400, "No such open workstream here.", "invalid", {"workstream": ["Unknown."]}
+                )
         proposal = proposal_make(
             incident=incident,
             by=request.user,
             action=serializer.validated_data["action"],
             payload=serializer.payload(),
             reason=serializer.validated_data["reason"],
+            workstream=workstream,
         )
         return Response(s.ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
 
@@ -179,7 +189,8 @@ class ProposalAnswerView(APIView):
     verdict = "approve"
 
     @extend_schema(
-        summary="Approve (and do) or reject a proposal (the IC or the deputy)",
+        summary="Approve (and do) or reject a proposal (the IC or the deputy; a workstream's lead "
+        "for its task proposals)",
         request=s.ProposalAnswerSerializer,
         responses={200: s.ProposalSerializer, **error_responses(400, 403, 404, 409)},
     )

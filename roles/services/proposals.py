@@ -5,13 +5,20 @@ resolve and decline, the repair decision, publishing) are the IC's and the
 deputy's. Everyone else proposes: a timeline entry with the action, the reason
 and the proposer, and an in-app notification to the IC. Approving performs the
 action through the same service, as the approver; rejecting says why.
+
+A proposal may be tagged to a workstream (by its lead, its members or a
+decider). Its lead then answers the members' proposals of work inside the
+sub-team (a task: permissions.LEAD_ANSWERS); what acts on the whole incident
+(status, severity, the repair decision) stays the IC's. Every entry about a
+tagged proposal carries data.workstream, so it shows in the workstream's slice.
 """
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import permissions as incident_permissions
+from incidents import presence
 from incidents.models import Decision, Incident, Severity, TimelineEntry
 from incidents.services import (
     IncidentError,
@@ -24,6 +31,7 @@ from incidents.services.tools import decision_record
 from roles import permissions
 from roles.models import Proposal, Workstream
 from roles.services.common import NotAllowed, RoleError, person_name, room_url, send_to, subject_for
+from roles.services.tasks import task_assign
 
 Action = Proposal.Action
 
@@ -38,10 +46,12 @@ def describe(action: str, payload: dict) -> str:
         kind = Decision.Kind(payload["kind"]).label.lower()
         text = f"Decide a {kind}: {payload['summary']}"
         return text + (f" (back to {payload['rollback_to']})" if payload.get("rollback_to") else "")
+    if action == Action.TASK:
+        return f"Give {payload['assignee_name']} a task: {payload['title']}"
     return Proposal.Action(action).label
 
 
-def _clean_payload(action: str, payload: dict) -> dict:
+def _clean_payload(action: str, payload: dict, *, by: AbstractBaseUser) -> dict:
     """Only what the action needs, checked for shape; the service checks meaning when approved."""
     if action == Action.STATUS:
         if payload.get("status") not in Incident.Status.values:
@@ -65,6 +75,18 @@ def _clean_payload(action: str, payload: dict) -> dict:
         if payload["kind"] == Decision.Kind.ROLLBACK and not rollback_to:
             raise RoleError("Say what the rollback would go back to.")
         return {"kind": payload["kind"], "summary": summary, "rollback_to": rollback_to}
+    if action == Action.TASK:
+        title = " ".join(str(payload.get("title") or "").split())[:300]
+        if not title:
+            raise RoleError("Say what the task would be.")
+        # For whom: someone named, or the proposer ("let me take this").
+        assignee = payload.get("assignee") or by.pk
+        try:
+            person = get_user_model().objects.get(pk=int(assignee), is_active=True)
+        except (TypeError, ValueError, get_user_model().DoesNotExist):
+            raise RoleError("Propose the task for someone who works here.") from None
+        # The name is kept so the room describes the proposal without a read per proposal.
+        return {"title": title, "assignee": person.pk, "assignee_name": person_name(person)}
     raise RoleError("That is not something to propose.")
 
 
@@ -88,9 +110,14 @@ def proposal_make(
         raise RoleError("Keep the reason to 2,000 characters.")
     if action not in Action.values:
         raise RoleError("That is not something to propose.")
-    payload = _clean_payload(action, payload or {})
-    if workstream is not None and workstream.incident_id != incident.pk:
-        raise RoleError("That workstream belongs to another incident.")
+    payload = _clean_payload(action, payload or {}, by=by)
+    if workstream is not None:
+        if workstream.incident_id != incident.pk:
+            raise RoleError("That workstream belongs to another incident.")
+        if not permissions.may_propose_in_workstream(by, incident, workstream):
+            raise NotAllowed(
+                f"Only the members of {workstream.name}, its lead and the IC file proposals under it."
+            )
     proposal = Proposal.objects.create(
         incident=incident,
         action=action,
@@ -105,7 +132,7 @@ def proposal_make(
         kind=TimelineEntry.Kind.PROPOSAL,
         body=f"Proposes: {what}\n\n{reason}",
         author=by,
-        data={"proposal": proposal.pk, "state": proposal.state, "action": action},
+        data=_entry_data(proposal, action=action),
     )
     deciders = _deciders(incident, workstream)
     to = [person for person in deciders if person.pk != by.pk]
@@ -120,6 +147,14 @@ def proposal_make(
             dedup_key=f"proposal:{proposal.pk}",
         )
     return proposal
+
+
+def _entry_data(proposal: Proposal, **extra) -> dict:
+    """A proposal's timeline entry; tagged to its workstream, if any, for the workstream's slice."""
+    data = {"proposal": proposal.pk, "state": proposal.state, **extra}
+    if proposal.workstream_id is not None:
+        data["workstream"] = proposal.workstream_id
+    return data
 
 
 def _deciders(incident: Incident, workstream: Workstream | None) -> list[AbstractBaseUser]:
@@ -141,12 +176,24 @@ def _lock_open(proposal: Proposal) -> tuple[Incident, Proposal]:
     return incident, proposal
 
 
+def _open_workstream(proposal: Proposal) -> Workstream | None:
+    # A workstream closed since the proposal: the task goes to the incident as a whole.
+    workstream = proposal.workstream
+    return workstream if workstream is not None and workstream.closed_at is None else None
+
+
+def _who_answers(proposal: Proposal, verb: str) -> str:
+    if proposal.workstream is not None and proposal.action in permissions.LEAD_ANSWERS:
+        return f"Only the Incident Commander, the deputy or the lead of {proposal.workstream.name} {verb} it."
+    return f"Only the Incident Commander or the deputy {verb} proposals."
+
+
 @transaction.atomic
 def proposal_approve(*, proposal: Proposal, by: AbstractBaseUser, note: str = "") -> Proposal:
     """Do what was proposed, through the same service, as the person approving it."""
     incident, proposal = _lock_open(proposal)
-    if not incident_permissions.may_decide(by, incident):
-        raise NotAllowed("Only the Incident Commander or the deputy approves proposals.")
+    if not permissions.may_answer_proposal(by, incident, proposal):
+        raise NotAllowed(_who_answers(proposal, "approves"))
     payload = proposal.payload
     reason = f"Proposed by {person_name(proposal.proposed_by)}: {proposal.reason}"
     try:
@@ -162,6 +209,18 @@ def proposal_approve(*, proposal: Proposal, by: AbstractBaseUser, note: str = ""
                 summary=payload["summary"],
                 reason=proposal.reason,
                 rollback_to=payload.get("rollback_to", ""),
+            )
+        elif proposal.action == Action.TASK:
+            assignee = get_user_model().objects.filter(pk=payload["assignee"]).first()
+            if assignee is None:
+                raise RoleError("The person it was proposed for is gone.")
+            task_assign(
+                incident=incident,
+                by=by,
+                title=payload["title"],
+                assignee=assignee,
+                workstream=_open_workstream(proposal),
+                in_room=presence.is_present(incident.pk, assignee.pk),
             )
         else:
             raise RoleError(
@@ -182,7 +241,7 @@ def proposal_approve(*, proposal: Proposal, by: AbstractBaseUser, note: str = ""
         body=f"Approved: {describe(proposal.action, payload)}"
         + (f"\n\n{proposal.answer}" if proposal.answer else ""),
         author=by,
-        data={"proposal": proposal.pk, "state": proposal.state},
+        data=_entry_data(proposal),
     )
     return proposal
 
@@ -190,8 +249,8 @@ def proposal_approve(*, proposal: Proposal, by: AbstractBaseUser, note: str = ""
 @transaction.atomic
 def proposal_reject(*, proposal: Proposal, by: AbstractBaseUser, reason: str) -> Proposal:
     incident, proposal = _lock_open(proposal)
-    if not incident_permissions.may_decide(by, incident):
-        raise NotAllowed("Only the Incident Commander or the deputy rejects proposals.")
+    if not permissions.may_answer_proposal(by, incident, proposal):
+        raise NotAllowed(_who_answers(proposal, "rejects"))
     reason = (reason or "").strip()
     if not reason:
         raise RoleError("Say why it is rejected: the proposer learns from it.")
@@ -203,7 +262,7 @@ def proposal_reject(*, proposal: Proposal, by: AbstractBaseUser, reason: str) ->
         kind=TimelineEntry.Kind.PROPOSAL,
         body=f"Rejected: {describe(proposal.action, proposal.payload)}\n\n{proposal.answer}",
         author=by,
-        data={"proposal": proposal.pk, "state": proposal.state},
+        data=_entry_data(proposal),
     )
     return proposal
 
@@ -221,6 +280,6 @@ def proposal_withdraw(*, proposal: Proposal, by: AbstractBaseUser) -> Proposal:
         kind=TimelineEntry.Kind.PROPOSAL,
         body=f"Withdrawn: {describe(proposal.action, proposal.payload)}",
         author=by,
-        data={"proposal": proposal.pk, "state": proposal.state},
+        data=_entry_data(proposal),
     )
     return proposal

@@ -105,11 +105,13 @@ def command_context(request, incident, holders: list | None = None) -> dict:
     decides = incident_permissions.may_decide(user, incident, holders)
     proposals = list(
         incident.proposals.filter(state="open")
-        .select_related("proposed_by")
+        .select_related("proposed_by", "workstream")
         .order_by("proposed_at", "pk")[:20]
     )
     for proposal in proposals:
         proposal.text = describe_proposal(proposal.action, proposal.payload)
+        # permissions.may_answer_proposal, with may_decide read once for the panel.
+        proposal.may_answer = decides or permissions.leads_proposal(user, proposal)
     tasks = list(
         incident.tasks.filter(state__in=Task.ACTIVE_STATES)
         .select_related("assignee", "workstream")

@@ -17,7 +17,7 @@ from incidents.models import Participation
 from incidents.services import timeline_add
 from integrations import permissions as integrations_permissions
 from roles import permissions as roles_permissions
-from roles.models import IncidentRole, RoleAssignment
+from roles.models import IncidentRole, Proposal, RoleAssignment, Workstream
 from statuspage import permissions as statuspage_permissions
 from tests.factories import IncidentFactory, UserFactory
 
@@ -102,6 +102,52 @@ def test_who_assigns_roles(world):
         "deputy",
         *ADMINS,
     }
+
+
+def _workstream(world) -> Workstream:
+    """A sub-team of the restricted incident: the scribe leads it, the participant is a member."""
+    incident, people = world
+    stream = Workstream.objects.create(incident=incident, name="Keys", goal="Rotate", lead=people["scribe"])
+    stream.members.add(people["participant"])
+    return stream
+
+
+def test_who_files_a_proposal_under_a_workstream(world):
+    stream = _workstream(world)
+    rule = roles_permissions.may_propose_in_workstream
+    assert _answers(world, lambda user, incident: rule(user, incident, stream)) == {
+        "scribe",
+        "participant",
+        "commander",
+        "deputy",
+        *ADMINS,
+    }
+    stream.closed_at = timezone.now()
+    assert _answers(world, lambda user, incident: rule(user, incident, stream)) == set()
+
+
+@pytest.mark.parametrize(
+    "action, answerers",
+    [
+        # Work inside the sub-team: the lead answers too.
+        (Proposal.Action.TASK, {"scribe", "commander", "deputy", *ADMINS}),
+        # What acts on the whole incident stays the IC's, even tagged to the workstream.
+        (Proposal.Action.SEVERITY, {"commander", "deputy", *ADMINS}),
+        (Proposal.Action.STATUS, {"commander", "deputy", *ADMINS}),
+        (Proposal.Action.DECISION, {"commander", "deputy", *ADMINS}),
+    ],
+)
+def test_who_answers_a_proposal_filed_under_a_workstream(world, action, answerers):
+    incident, people = world
+    proposal = Proposal.objects.create(
+        incident=incident,
+        action=action,
+        reason="x",
+        proposed_by=people["participant"],
+        workstream=_workstream(world),
+    )
+    rule = roles_permissions.may_answer_proposal
+    assert _answers(world, lambda user, incident: rule(user, incident, proposal)) == answerers
 
 
 def test_who_sends_the_executive_summary(world):
