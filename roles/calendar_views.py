@@ -13,12 +13,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from roles import calendars, forms, permissions, selectors, services
-from roles.models import CalendarFeed, OnCallLevel, OutOfOffice, Schedule, Service, ShiftSwap
+from roles.models import CalendarFeed, OnCallLevel, Schedule, ShiftSwap
 
 User = get_user_model()
 
 # The "my next shifts" list on the on-call page.
 MY_SHIFTS_AHEAD = timedelta(days=14)
+# How far the services table looks for the next change (an owner's out-of-office period).
+SERVICE_NEXT_AHEAD = timedelta(days=7)
 # Weeks a person can page to: far enough for any roster, near enough for dates to stay dates.
 FIRST_WEEK, LAST_WEEK = date(2000, 1, 3), date(2200, 1, 1)
 
@@ -30,15 +32,12 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
         return render(request, template, {**context, "tz": tz}, status=status)
 
 
-def _services_now(now: datetime) -> list[dict]:
-    services = list(Service.objects.select_related("primary_owner", "secondary_owner", "team"))
-    owner_ids = {s.primary_owner_id for s in services} | {s.secondary_owner_id for s in services}
-    away = set(
-        OutOfOffice.objects.filter(
-            profile__user_id__in=[i for i in owner_ids if i], starts_at__lte=now, ends_at__gt=now
-        ).values_list("profile__user_id", flat=True)
-    )
-    return [{"service": s, "away": away} for s in services]
+def _services_now(now: datetime) -> list:
+    """Who answers a page for each service now and next, by the rule paging itself uses."""
+    return [
+        services.service_oncall(service, now, ahead=SERVICE_NEXT_AHEAD)
+        for service in selectors.services_with_owners(now).order_by("name")
+    ]
 
 
 def _my_next_shifts(user, schedules, now: datetime) -> list[calendars.Shift]:

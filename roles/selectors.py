@@ -19,12 +19,14 @@ from roles.models import (
     IncidentRole,
     LayerMember,
     OnCallLevel,
+    OutOfOffice,
     Override,
     Page,
     Profile,
     RoleAssignment,
     RotationLayer,
     Schedule,
+    Service,
     Task,
 )
 
@@ -74,7 +76,36 @@ def is_out_of_office(user: AbstractBaseUser, when: datetime) -> bool:
     profile = profile_for(user)
     if profile.pk is None:
         return False
+    if "out_of_office" in getattr(profile, "_prefetched_objects_cache", {}):
+        # Read with the periods (services_with_owners): a page asking about many instants costs no query.
+        return any(p.starts_at <= when < p.ends_at for p in profile.out_of_office.all())
     return profile.out_of_office.filter(starts_at__lte=when, ends_at__gt=when).exists()
+
+
+# The order a service's team is paged in, after its owners.
+TEAM_PAGING_ORDER = ("first_name", "last_name", "pk")
+
+
+def team_in_paging_order(team) -> list[AbstractBaseUser]:
+    if "members" in getattr(team, "_prefetched_objects_cache", {}):
+        return list(team.members.all())  # prefetched in TEAM_PAGING_ORDER by services_with_owners
+    return list(team.members.order_by(*TEAM_PAGING_ORDER))
+
+
+def services_with_owners(since: datetime) -> QuerySet[Service]:
+    """Every service with its owners, its team in paging order, and their out-of-office periods.
+
+    Only periods still running at `since` are read, so is_out_of_office answers for `since` and later.
+    """
+    periods = Prefetch("profile__out_of_office", queryset=OutOfOffice.objects.filter(ends_at__gt=since))
+    return Service.objects.select_related("team").prefetch_related(
+        Prefetch("primary_owner", queryset=User.objects.prefetch_related(periods)),
+        Prefetch("secondary_owner", queryset=User.objects.prefetch_related(periods)),
+        Prefetch(
+            "team__members",
+            queryset=User.objects.order_by(*TEAM_PAGING_ORDER).prefetch_related(periods),
+        ),
+    )
 
 
 # --- On-call rosters ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ The services live in one module per domain; import them from here
 (`from roles.services import role_assign`):
 
 - assignments: role_assign, role_release, checklist_tick
-- paging: page_send, page_incident_commander (who is paged, at which step)
+- paging: page_send, page_incident_commander (who is paged, at which step), service_oncall
 - escalation: page_escalate, pages_escalate_overdue, page_acknowledge
 - notification_rules: personal notification rules and the steps of a page (import from the module)
 - ack_links: the signed links that acknowledge a page
@@ -29,7 +29,7 @@ from roles.services.assignments import checklist_tick, role_assign, role_release
 from roles.services.common import NotAllowed, RoleError, personal_webhook_channel, recipients_for
 from roles.services.escalation import page_acknowledge, page_escalate, pages_escalate_overdue
 from roles.services.handover import handover_note_compose, handover_prompts_send, handover_submit
-from roles.services.paging import page_incident_commander, page_send
+from roles.services.paging import page_incident_commander, page_send, service_oncall
 from roles.services.proposals import proposal_approve, proposal_make, proposal_reject, proposal_withdraw
 from roles.services.reminders import reminders_send
 from roles.services.summaries import executive_summary_send, stakeholder_teams
@@ -73,6 +73,7 @@ __all__ = [
     "recipients_for",
     "reminders_send",
     "role_assign",
+    "service_oncall",
     "role_release",
     "stakeholder_teams",
     "task_assign",

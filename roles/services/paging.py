@@ -7,6 +7,7 @@ step and schedules the escalation; escalation.py moves it along from there.
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,7 +19,14 @@ from core.tasks import enqueue
 from incidents.models import Incident, Participation, TimelineEntry
 from incidents.services import timeline_record
 from roles.models import IncidentRole, Page, Schedule, Service
-from roles.selectors import ic_schedule, is_out_of_office, oncall_at, rotation_after
+from roles.selectors import (
+    ic_schedule,
+    is_out_of_office,
+    oncall_at,
+    profile_for,
+    rotation_after,
+    team_in_paging_order,
+)
 from roles.services.common import RoleError, person_name
 from roles.services.notification_rules import page_notify_person
 
@@ -40,13 +48,64 @@ def _reachable(users, now: datetime) -> list[AbstractBaseUser]:
     return found
 
 
-def _service_steps(service: Service, now: datetime) -> list[list[int]]:
-    owners = _reachable([service.primary_owner, service.secondary_owner], now)
-    steps = [[u.pk] for u in owners]
+def service_chain(service: Service, when: datetime) -> list[AbstractBaseUser]:
+    """Who a page for the service reaches, step by step: the primary owner, else (out of office)
+    the secondary, then the rest of its team; nobody inactive or out of office at `when`."""
+    owners = _reachable([service.primary_owner, service.secondary_owner], when)
     if service.team_id:
-        team = _reachable(service.team.members.order_by("first_name", "last_name", "pk"), now)
-        steps += [[u.pk] for u in team if [u.pk] not in steps]
-    return steps
+        team = _reachable(team_in_paging_order(service.team), when)
+        owners += [u for u in team if u.pk not in {o.pk for o in owners}]
+    return owners
+
+
+def _service_steps(service: Service, now: datetime) -> list[list[int]]:
+    return [[u.pk] for u in service_chain(service, now)]
+
+
+class ServiceNext(NamedTuple):
+    at: datetime
+    answers: AbstractBaseUser | None
+
+
+class ServiceOnCall(NamedTuple):
+    service: Service
+    answers: AbstractBaseUser | None  # who a page reaches first now
+    next: ServiceNext | None  # when that changes within `ahead`, and to whom
+
+
+def service_oncall(service: Service, now: datetime, *, ahead: timedelta) -> ServiceOnCall:
+    """Who answers a page for the service now, and who next.
+
+    Owners are fixed, so the answer changes only where an out-of-office period of someone in the
+    chain starts or ends: ask the paging rule at each such moment within `ahead`.
+    """
+    first = _first(service_chain(service, now))
+    people = [service.primary_owner, service.secondary_owner]
+    if service.team_id:
+        people += team_in_paging_order(service.team)
+    moments = sorted(
+        {
+            moment
+            for user in people
+            if user is not None and profile_for(user).pk is not None
+            for period in profile_for(user).out_of_office.all()
+            for moment in (period.starts_at, period.ends_at)
+            if now < moment <= now + ahead
+        }
+    )
+    for moment in moments:
+        then = _first(service_chain(service, moment))
+        if _pk(then) != _pk(first):
+            return ServiceOnCall(service, first, ServiceNext(moment, then))
+    return ServiceOnCall(service, first, None)
+
+
+def _first(users: list[AbstractBaseUser]) -> AbstractBaseUser | None:
+    return users[0] if users else None
+
+
+def _pk(user: AbstractBaseUser | None) -> int | None:
+    return user.pk if user is not None else None
 
 
 def _schedule_steps(schedule: Schedule, now: datetime, *, together: bool) -> list[list[int]]:

@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from config.secret_logs import mask_secret_links
 from roles import calendars
-from roles.models import CalendarFeed, OnCallLevel, OutOfOffice, Override, ScheduleEvent
+from roles.models import CalendarFeed, OnCallLevel, OutOfOffice, Override, ScheduleEvent, Service, Team
 from roles.selectors import oncall_at, oncall_segments
-from roles.services import NotAllowed, calendar_feed_issue
+from roles.services import NotAllowed, calendar_feed_issue, page_send
+from tests.factories import IncidentFactory
 from tests.roles.conftest import at, person, profile, rotation
 
 SUMMARY = re.compile(r"^(?P<name>.+) on call \((?P<level>primary|backup)\) – ")
@@ -287,3 +288,130 @@ def test_the_week_is_in_the_viewers_time_zone(client, ic_schedule, iris):
     # Berlin's change on the 29th (07:00 UTC) it is 03:00.
     assert "04:00–24:00" in html and "00:00–04:00" in html
     assert "03:00–24:00" in html and "00:00–03:00" in html
+
+
+# --- Services: who answers a page now, and next ------------------------------------------------------
+
+
+def _row(html: str, name: str) -> dict[str, str]:
+    """The services table's row for `name`, cell by cell, as plain text."""
+    table = html[html.index('class="incident-table oncall-table services-oncall"') :]
+    table = table[: table.index("</table>")]
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [
+            " ".join(re.sub(r"<[^>]+>", " ", c).split()).replace(" :", ":")
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        if cells and cells[0] == name:
+            return dict(zip(("service", "now", "next", "owners", "team"), cells, strict=True))
+    raise AssertionError(f"no row for {name}")
+
+
+def _away(user, starts_at, ends_at) -> OutOfOffice:
+    return OutOfOffice.objects.create(profile=profile(user), starts_at=starts_at, ends_at=ends_at)
+
+
+@pytest.fixture
+def owned_services(iris, dev, sam, otto):
+    """Frozen on Wednesday 2026-03-25 12:00 UTC (13:00 in Berlin, the viewer's zone)."""
+    profile(iris)
+    checkout = Service.objects.create(name="Checkout", primary_owner=dev, secondary_owner=sam)
+    search = Service.objects.create(name="Search", primary_owner=iris, secondary_owner=otto)
+    billing = Service.objects.create(name="Billing", primary_owner=otto)
+    # Dev is away now, back on Friday 09:00 Berlin.
+    _away(dev, at(2026, 3, 24, 0, 0), at(2026, 3, 27, 8, 0))
+    # Iris leaves on Saturday 01:00 Berlin; a later trip is beyond the coming week.
+    _away(iris, at(2026, 3, 28, 0, 0), at(2026, 3, 30, 0, 0))
+    _away(iris, at(2026, 4, 10, 0, 0), at(2026, 4, 12, 0, 0))
+    # Otto's period ended yesterday: no change ahead for Billing.
+    _away(otto, at(2026, 3, 20, 0, 0), at(2026, 3, 24, 0, 0))
+    return checkout, search, billing
+
+
+@pytest.mark.usefixtures("wednesday_before_dst")
+def test_the_services_table_says_who_answers_a_page_now_and_next(client, owned_services, iris):
+    client.force_login(iris)
+    html = client.get(reverse("roles:oncall")).content.decode()
+
+    checkout = _row(html, "Checkout")
+    assert checkout["now"] == "Sam Scribe (secondary owner)"  # Dev, the primary, is out of office
+    assert checkout["next"] == "Fri Mar 27, 09:00 CET: Dev Deputy"
+    assert checkout["owners"] == "Dev Deputy, then Sam Scribe"
+
+    search = _row(html, "Search")
+    assert search["now"] == "Iris Commander"
+    assert search["next"] == "Sat Mar 28, 01:00 CET: Otto Outsider"
+
+    billing = _row(html, "Billing")
+    assert billing["now"] == "Otto Outsider"
+    assert billing["next"] == "No change in the coming week"
+
+
+@pytest.mark.usefixtures("wednesday_before_dst")
+def test_the_table_agrees_with_whom_a_page_reaches_now_and_after_the_next_change(owned_services, iris):
+    checkout = owned_services[0]
+    incident = IncidentFactory(declared_by=iris, severity=2)
+    assert page_send(incident=incident, by=iris, service=checkout).steps[0] == [checkout.secondary_owner_id]
+    with time_machine.travel(at(2026, 3, 27, 8, 1), tick=False):
+        assert page_send(incident=incident, by=iris, service=checkout).steps[0] == [checkout.primary_owner_id]
+
+
+@pytest.mark.usefixtures("wednesday_before_dst")
+def test_when_both_owners_are_away_the_team_answers(client, owned_services, iris, dev, sam):
+    checkout = owned_services[0]
+    team = Team.objects.create(name="Shop")
+    team.members.add(iris, dev, sam)
+    checkout.team = team
+    checkout.save()
+    _away(sam, at(2026, 3, 25, 0, 0), at(2026, 3, 26, 0, 0))
+    client.force_login(iris)
+    row = _row(client.get(reverse("roles:oncall")).content.decode(), "Checkout")
+    assert row["now"] == "Iris Commander (team)"
+    assert row["next"] == "Thu Mar 26, 01:00 CET: Sam Scribe"  # Sam is back before Dev
+    assert row["team"] == "Shop"
+
+
+@pytest.mark.usefixtures("wednesday_before_dst")
+def test_the_services_table_costs_the_same_queries_for_many_services(
+    client, owned_services, iris, django_assert_max_num_queries
+):
+    team = Team.objects.create(name="Everyone")
+    for i in range(8):
+        member = person(f"Member Number{i}")
+        team.members.add(member)
+        OutOfOffice.objects.create(
+            profile=profile(member), starts_at=at(2026, 3, 25, i, 0), ends_at=at(2026, 3, 26, i, 0)
+        )
+        Service.objects.create(name=f"Extra {i}", primary_owner=member, secondary_owner=iris, team=team)
+    client.force_login(iris)
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("roles:oncall"))
+    assert _row(response.content.decode(), "Extra 3")["now"] == "Iris Commander (secondary owner)"
+
+
+@pytest.mark.usefixtures("wednesday_before_dst")
+def test_the_week_view_draws_each_rotation_layer_with_its_turns(client, berlin_week, iris, dev, otto):
+    layer = berlin_week.layers.get()
+    layer.name = "Daily"
+    layer.save()
+    backup = rotation(berlin_week, [otto, dev], level=OnCallLevel.BACKUP, start=date(2026, 3, 16), hours=168)
+    backup.name = "Weekly backups"
+    backup.save()
+    client.force_login(iris)
+    url = reverse("roles:schedule_week", kwargs={"schedule_id": berlin_week.pk})
+    html = client.get(url, {"week": "2026-03-25"}).content.decode()
+    assert '<th scope="col">Daily (primary)</th>' in html
+    assert '<th scope="col">Weekly backups (backup)</th>' in html
+
+    def turns(layer_name: str) -> list[str]:
+        cells = re.findall(rf'<td data-label="{re.escape(layer_name)}">(.*?)</td>', html, re.S)
+        return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+
+    daily, weekly = turns("Daily (primary)"), turns("Weekly backups (backup)")
+    assert len(daily) == len(weekly) == 7
+    # Daily turns hand off at 09:00 Berlin: Iris from Monday, Dev Tuesday, Sam Wednesday.
+    assert daily[0] == "Iris Commander 09:00–24:00"
+    assert daily[2] == "Dev Deputy 00:00–09:00 Sam Scribe 09:00–24:00"
+    # Weekly backups started Monday 16th: Otto that week, Dev from Monday 23rd 09:00.
+    assert weekly[0] == "Otto Outsider 00:00–09:00 Dev Deputy 09:00–24:00"
+    assert weekly[3] == "Dev Deputy all day"
