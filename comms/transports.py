@@ -296,7 +296,11 @@ def _incident_payload(delivery: Delivery) -> dict | None:
     return {
         "number": incident.number,
         "reference": incident.reference,
-        "title": incident.title,
+        # A restricted (security) incident's title never travels in the envelope: the
+        # message's own words were cut to "a restricted incident needs you" by its
+        # sender, and a receiver allowed more (an outgoing webhook marked for
+        # restricted incidents) gets the incident from the context its sender wrote.
+        "title": "" if incident.is_security else incident.title,
         "severity": incident.severity,
         "severity_label": incident.severity_label,
         "status": incident.status,

@@ -23,8 +23,21 @@ def meeting_uid(review: Review) -> str:
     return f"review-{review.pk}@{_host()}"
 
 
-def meeting_calendar(review: Review, attendees: list[AbstractBaseUser]) -> str:
+def meeting_summary(review: Review) -> tuple[str, str]:
+    """The event's summary and description as written; a restricted incident's pass through
+    roles' message_about() first (reviews/services/reviews.py), as the e-mail does."""
     incident = review.incident
+    url = settings.SITE_URL + review.get_absolute_url()
+    return (
+        f"Post-incident review: {incident.reference} {incident.title}",
+        f"Blameless review of {incident.reference} ({incident.severity_label}).\n"
+        f"Read the review before the meeting: {url}",
+    )
+
+
+def meeting_calendar(
+    review: Review, attendees: list[AbstractBaseUser], *, summary: str, description: str
+) -> str:
     url = settings.SITE_URL + review.get_absolute_url()
     calendar = Calendar()
     calendar.add("prodid", "-//Coolhead//Post-incident review//EN")
@@ -36,11 +49,7 @@ def meeting_calendar(review: Review, attendees: list[AbstractBaseUser]) -> str:
     event.add("dtstamp", timezone.now())
     event.add("dtstart", review.meeting_at)
     event.add("dtend", review.meeting_at + timedelta(minutes=review.meeting_minutes))
-    event.add("summary", f"Post-incident review: {incident.reference} {incident.title}")
-    description = (
-        f"Blameless review of {incident.reference} ({incident.severity_label}).\n"
-        f"Read the review before the meeting: {url}"
-    )
+    event.add("summary", summary)
     event.add("description", description)
     event.add("url", url)
     if review.meeting_location:

@@ -8,6 +8,9 @@
   are left out of the digest, which the whole team reads; their owners still get
   their own overdue reminders.
 
+About a restricted incident a reminder says only what roles' message_about()
+allows (a restricted incident needs you, and the link): never its title.
+
 A key names what the reminder is about and the date it concerns, so a re-run of
 the beat (or two beats at once) sends nothing twice, and a moved due date or
 meeting is reminded of again.
@@ -28,6 +31,7 @@ from incidents.models import Incident
 from incidents.selectors import who_can_see
 from reviews.models import FollowUp, Review
 from roles.models import Team
+from roles.services.common import message_about
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +40,23 @@ def _subject(incident: Incident, text: str) -> str:
     return f"[{incident.reference}] {text}"
 
 
-def _send(*, key: str, to: list[AbstractBaseUser], subject: str, body: str, incident: Incident | None) -> int:
+def _send(
+    *,
+    key: str,
+    to: list[AbstractBaseUser],
+    subject: str,
+    body: str,
+    incident: Incident | None,
+    link: str = "",
+) -> int:
+    """Send once per key; about a restricted incident, only what message_about() allows, and `link`."""
     if not to or Message.objects.filter(dedup_key=key).exists():
         return 0
     if incident is not None:
         to = who_can_see(incident=incident, people=to)
+        subject, body, _ = message_about(
+            incident, subject=subject, body=body, restricted_lines=[link] if link else ()
+        )
     recipients, _refused = recipients_split([r for person in to for r in recipients_for_user(person)])
     if not recipients:
         return 0
@@ -86,6 +102,7 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
                 body=f"The post-incident review of {incident.reference} was due on "
                 f"{review.due_on:%A %B %-d}. Finish and publish it, or move its due date: {url}",
                 incident=incident,
+                link=f"The review: {url}",
             )
         else:
             counts["review_due_soon"] += _send(
@@ -95,6 +112,7 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
                 body=f"The post-incident review of {incident.reference} is due on "
                 f"{review.due_on:%A %B %-d}. {url}",
                 incident=incident,
+                link=f"The review: {url}",
             )
 
     ahead = now + timedelta(hours=settings.REVIEWS_MEETING_REMINDER_HOURS)
@@ -102,14 +120,16 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
     for review in meetings.prefetch_related("meeting_attendees"):
         incident = review.incident
         local = timezone.localtime(review.meeting_at)
+        url = _url(review.get_absolute_url())
         counts["meeting"] += _send(
             key=f"review:meeting:{review.pk}:{review.meeting_sequence}",
             to=[p for p in review.meeting_attendees.all() if p.is_active],
             subject=_subject(incident, f"Review meeting {local:%a %b %-d, %H:%M}: {incident.title}"),
             body=f"Reminder: the blameless review of {incident.reference} meets on {local:%A %B %-d at %H:%M}"
             + (f", {review.meeting_location}" if review.meeting_location else "")
-            + f". Read the review first: {_url(review.get_absolute_url())}",
+            + f". Read the review first: {url}",
             incident=incident,
+            link=f"The review: {url}",
         )
 
     overdue = (
@@ -119,13 +139,15 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
     )
     for follow_up in overdue:
         incident = follow_up.incident
+        url = _url(follow_up.get_absolute_url())
         counts["follow_up_overdue"] += _send(
             key=f"follow-up:overdue:{follow_up.pk}:{follow_up.due_on}",
             to=[follow_up.owner],
             subject=_subject(incident, f"Follow-up overdue: {follow_up.title}"),
             body=f"“{follow_up.title}” (from {incident.reference}) was due on {follow_up.due_on:%A %B %-d}. "
-            f"Do it, move its date, or say why it won't be done: {_url(follow_up.get_absolute_url())}",
+            f"Do it, move its date, or say why it won't be done: {url}",
             incident=incident,
+            link=f"The follow-up: {url}",
         )
 
     if today.weekday() == settings.REVIEWS_DIGEST_WEEKDAY:

@@ -22,7 +22,7 @@ from incidents.models import Incident, Participation, TimelineEntry
 from incidents.selectors import who_can_see
 from incidents.services.common import bump, write_entry
 from reviews import hooks, permissions
-from reviews.invitations import meeting_calendar
+from reviews.invitations import meeting_calendar, meeting_summary
 from reviews.models import ContributingFactor, FollowUp, Review, ReviewAmendment, ReviewEdit, ReviewPin
 from reviews.record import review_record
 from reviews.services.common import (
@@ -35,6 +35,7 @@ from reviews.services.common import (
     record_entry,
 )
 from roles.models import IncidentRole, RoleAssignment
+from roles.services.common import message_about
 from statuspage.services import statuspage_publish_postmortem
 
 State = Review.State
@@ -337,9 +338,20 @@ def _send_invitation(review: Review, people: list[AbstractBaseUser]) -> None:
     recipients, _refused = recipients_split([r for person in people for r in recipients_for_user(person)])
     if not recipients:
         return
+    # A restricted incident's invitation, and the calendar file with it, say no more than issue 13's rule.
+    subject, body, _ = message_about(
+        incident,
+        subject=f"[{incident.reference}] Review meeting {local:%b %-d, %H:%M}: {incident.title}",
+        body=body,
+        restricted_lines=[f"The review: {url}", "The calendar file is attached."],
+    )
+    summary, description = meeting_summary(review)
+    summary, description, _ = message_about(
+        incident, subject=summary, body=description, restricted_lines=[f"The review: {url}"]
+    )
     message_send(
         kind="other",
-        subject=f"[{incident.reference}] Review meeting {local:%b %-d, %H:%M}: {incident.title}",
+        subject=subject,
         body=body,
         recipients=recipients,
         incident=incident,
@@ -350,7 +362,7 @@ def _send_invitation(review: Review, people: list[AbstractBaseUser]) -> None:
                 {
                     "filename": "review-meeting.ics",
                     "content_type": "text/calendar; method=REQUEST; charset=utf-8",
-                    "content": meeting_calendar(review, people),
+                    "content": meeting_calendar(review, people, summary=summary, description=description),
                 }
             ],
         },

@@ -2,6 +2,9 @@
 
 RoleError and NotAllowed are public (re-exported by roles.services); the
 underscored helpers are for the sibling modules of this package only.
+message_about() is issue 13's rule for what a message about a restricted
+incident may say: every app that sends about an incident (roles, reviews,
+customers) passes its subject and body through it, or through send_to().
 """
 
 from collections.abc import Sequence
@@ -81,21 +84,18 @@ def send_to(
     """Send to these people by their usual paths (bell, e-mail, personal webhook), or to `recipients`.
 
     `in_app_only`: the bell alone (the person is in the room already). About a
-    restricted (security) incident, a message says only that a restricted
-    incident needs them, the link, and `restricted_lines` (an acknowledge link):
-    never its title or what happened, whatever the channel.
+    restricted (security) incident, a message says only what message_about()
+    lets it say: that a restricted incident needs them, `restricted_lines` (an
+    acknowledge link) and the room's link.
     """
     if recipients is None:
         if in_app_only:
             recipients = [Recipient(channel=in_app_channel(), user=user) for user in to]
         else:
             recipients = [r for user in to for r in recipients_for(user)]
-    if incident is not None and incident.is_security:
-        subject = f"[{incident.reference}] A restricted incident needs you"
-        body = "\n\n".join(
-            ["A restricted incident needs you.", *restricted_lines, f"The room: {room_url(incident)}"]
-        )
-        context = {"incident": incident.reference, "room_url": room_url(incident)}
+    subject, body, context = message_about(
+        incident, subject=subject, body=body, context=context, restricted_lines=restricted_lines
+    )
     # One person's unusable address (or a switched-off channel) must not keep the
     # message from everyone else: what the outbox refuses is recorded there as a
     # dead message with the reason; only when nobody can be reached is it refused.
@@ -128,6 +128,33 @@ def send_to(
         )
     except CommsError as error:
         raise RoleError(f"Could not send the message: {error}") from None
+
+
+def message_about(
+    incident: Incident | None,
+    *,
+    subject: str,
+    body: str,
+    context: dict | None = None,
+    restricted_lines: Sequence[str] = (),
+) -> tuple[str, str, dict | None]:
+    """What a message about this incident may say: (subject, body, context).
+
+    As written, unless the incident is restricted (security): then, whatever the
+    channel and whoever sends it (roles, reviews, customers), only that a
+    restricted incident needs the reader, `restricted_lines` (links that carry no
+    more than that: an acknowledge link, the review's page) and the room's link.
+    Never its title or what happened: a message leaves the portal, and
+    a mailbox, a phone's lock screen or a chat preview is read by more people.
+    """
+    if incident is None or not incident.is_security:
+        return subject, body, context
+    room = room_url(incident)
+    return (
+        f"[{incident.reference}] A restricted incident needs you",
+        "\n\n".join(["A restricted incident needs you.", *restricted_lines, f"The room: {room}"]),
+        {"incident": incident.reference, "room_url": room},
+    )
 
 
 def subject_for(incident: Incident, text: str) -> str:
