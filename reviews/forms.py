@@ -118,7 +118,8 @@ class FollowUpFilterForm(forms.Form):
         if not self.is_bound:
             return FollowUpFilters()
         data = self.cleaned_data if self.is_valid() else {}
-        state = data.get("state") if "state" in data else "open"
+        # No state asked for (a tab's link) means the open ones; "Any state" sends an empty one.
+        state = data.get("state") if "state" in self.data else "open"
         return FollowUpFilters(
             view=data.get("view") or "mine",
             state=state if state is not None else "open",
@@ -136,6 +137,17 @@ class BulkForm(forms.Form):
     # At most this many follow-ups in one bulk change (a page shows 50).
     MAX_IDS = 200
 
+    def _values(self) -> list[str]:
+        return self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+
+    def clean(self) -> dict:
+        # A bad id refuses the whole change: moving the others would be half of what was asked.
+        values = self._values()
+        if any(not (v.isascii() and v.isdigit() and 0 < len(v) < 18) for v in values):
+            raise forms.ValidationError("A chosen follow-up is not one of the list's.")
+        if len(set(values)) > self.MAX_IDS:
+            raise forms.ValidationError(f"Choose at most {self.MAX_IDS} follow-ups at once.")
+        return super().clean()
+
     def ids(self) -> list[int]:
-        values = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        return sorted({int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 18})[: self.MAX_IDS]
+        return sorted({int(v) for v in self._values()})

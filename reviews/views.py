@@ -355,10 +355,14 @@ def room_card(request: HttpRequest, number: int) -> HttpResponse:
 
 @login_required
 def follow_up_list(request: HttpRequest) -> HttpResponse:
-    form = f.FollowUpFilterForm(request.GET or None)
-    filters = form.filters()
     if request.method == "POST":
         return _bulk(request)
+    return _follow_up_page(request)
+
+
+def _follow_up_page(request: HttpRequest, status: int = 200) -> HttpResponse:
+    form = f.FollowUpFilterForm(request.GET or None)
+    filters = form.filters()
     qs = selectors.follow_up_list(user=request.user, filters=filters)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
@@ -373,20 +377,24 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
             "states": FollowUp.State.choices,
             "today": timezone.localdate(),
         },
+        status=status,
     )
 
 
 def _bulk(request: HttpRequest) -> HttpResponse:
+    """All the chosen follow-ups move, or none: a refusal is the page again with the reason."""
     form = f.BulkForm(request.POST)
-    back = reverse("reviews:follow_ups") + ("?" + request.GET.urlencode() if request.GET else "")
     if not form.is_valid():
         _form_errors(request, form)
-        return redirect(back)
+        return _follow_up_page(request, status=400)
     ids = form.ids()
-    chosen = list(selectors.follow_ups_visible_to(request.user).filter(pk__in=ids))
-    if not chosen:
+    if not ids:
         messages.error(request, "Choose at least one follow-up.")
-        return redirect(back)
+        return _follow_up_page(request, status=400)
+    chosen = list(selectors.follow_ups_visible_to(request.user).filter(pk__in=ids))
+    if len(chosen) != len(ids):
+        # One of them is gone or not this person's to see: moving the others would be half a change.
+        raise Http404("No such follow-up")
     try:
         services.follow_ups_set_state(
             follow_ups=chosen,
@@ -396,9 +404,10 @@ def _bulk(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as error:
         _error(request, error)
-    else:
-        label = FollowUp.State(form.cleaned_data["state"]).label.lower()
-        messages.success(request, f"{len(chosen)} follow-up{'s' if len(chosen) != 1 else ''} now {label}.")
+        return _follow_up_page(request, status=422)
+    label = FollowUp.State(form.cleaned_data["state"]).label.lower()
+    messages.success(request, f"{len(chosen)} follow-up{'s' if len(chosen) != 1 else ''} now {label}.")
+    back = reverse("reviews:follow_ups") + ("?" + request.GET.urlencode() if request.GET else "")
     return redirect(back)
 
 
