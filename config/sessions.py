@@ -73,7 +73,10 @@ class _TolerantCache:
 class _PendingDeletes:
     """Cache keys of deleted sessions that the cache could not be told about yet (per process)."""
 
-    RETRY_SECONDS = 0.5
+    # Between tries, at most this long. A try that waited out the socket timeout goes again
+    # at once: against a frozen Redis there is then always a delete in its socket buffer,
+    # which Redis runs the moment it thaws, before any other process can read the stale copy.
+    RETRY_SECONDS = 0.2
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -92,19 +95,20 @@ class _PendingDeletes:
 
     def _retry(self) -> None:
         while True:
-            time.sleep(self.RETRY_SECONDS)
             with self._lock:
                 keys = list(self._keys)
                 if not keys:
                     self._thread = None
                     return
             cache = caches[settings.SESSION_CACHE_ALIAS]
+            started = time.monotonic()
             try:
                 # Straight to Redis, past config/cache.py's pause after a failure:
                 # the sooner the stale copies go, the shorter another process may
                 # still find one.
                 getattr(cache, "delete_many_now", cache.delete_many)(keys)
             except Exception:  # noqa: BLE001 - still down: try again shortly
+                time.sleep(max(0.0, self.RETRY_SECONDS - (time.monotonic() - started)))
                 continue
             logger.info("session cache: %d delete(s) missed during an outage are done", len(keys))
             with self._lock:
