@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from psycopg_pool import ConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
 from config.env import env_bool, env_int, env_list, env_severities, env_severity_minutes, env_str, env_url
 
@@ -167,6 +168,10 @@ else:
             # the request that gets it: one empty round trip, as CONN_HEALTH_CHECKS did.
             "check": ConnectionPool.check_connection,
         }
+        # After a failed connection psycopg's pool tries again 1, 2, 4, 8... seconds later
+        # (for up to 5 minutes): a worker would go on answering 503 for as long after
+        # PostgreSQL came back (make drills saw it). Once a second, steadily, instead.
+        AttemptWithBackoff.DELAY_BACKOFF = 1.0
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
