@@ -14,6 +14,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.markdown import render_markdown
+
 
 class Review(models.Model):
     class State(models.TextChoices):
@@ -51,6 +53,9 @@ class Review(models.Model):
     went_badly = models.TextField(blank=True, max_length=SECTION_MAX)
     lucky = models.TextField(blank=True, max_length=SECTION_MAX)
     lessons = models.TextField(blank=True, max_length=SECTION_MAX)
+    # Each written section as safe HTML, rendered once when it is saved (review_write), as a
+    # timeline entry's body_html is: Markdown through core.markdown, sanitized. By section name.
+    sections_html = models.JSONField(default=dict, blank=True, editable=False)
 
     # The review meeting; attendees are the participants unless the owner says otherwise.
     meeting_at = models.DateTimeField(null=True, blank=True)
@@ -97,6 +102,14 @@ class Review(models.Model):
     def sections(self) -> list[tuple[str, str, str]]:
         """(name, label, text) for each written section."""
         return [(name, label, getattr(self, name)) for name, label in self.SECTIONS.items()]
+
+    def section_html(self, name: str) -> str:
+        """A section as safe HTML: as rendered when saved; rendered now if it was written another way."""
+        text = getattr(self, name)
+        if not text:
+            return ""
+        rendered = self.sections_html.get(name) if isinstance(self.sections_html, dict) else None
+        return rendered if isinstance(rendered, str) else render_markdown(text)
 
 
 class ReviewEdit(models.Model):

@@ -174,8 +174,13 @@ def review_write(*, review: Review, by: AbstractBaseUser, sections: Mapping[str,
             setattr(review, name, text)
             changed.append(name)
     if changed:
+        # Rendered once here, as a timeline entry is when written, not at every reading.
+        review.sections_html = {
+            **(review.sections_html if isinstance(review.sections_html, dict) else {}),
+            **{name: render_markdown(getattr(review, name)) for name in changed},
+        }
         review.revision += 1
-        review.save(update_fields=[*changed, "revision", "updated_at"])
+        review.save(update_fields=[*changed, "sections_html", "revision", "updated_at"])
     return review
 
 

@@ -8,8 +8,10 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from reviews import metrics, selectors
+from reviews.models import Review
 
 register = template.Library()
 
@@ -42,3 +44,9 @@ def when(value: str | None) -> str:
 @register.filter
 def duration(seconds) -> str:
     return metrics.human(seconds)
+
+
+@register.filter
+def section_html(review: Review, name: str) -> SafeString:
+    """A written section as the Markdown it was saved with, sanitized (Review.section_html)."""
+    return mark_safe(review.section_html(name))  # noqa: S308 - rendered by core.markdown, sanitized by nh3
