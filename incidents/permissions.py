@@ -39,8 +39,18 @@ def may_edit_entry(user: Person, entry: TimelineEntry) -> bool:
     return is_active(user) and (entry.author_id == user.pk or is_admin(user))
 
 
+def may_work(user: Person, incident: Incident) -> bool:
+    """The response tools anyone working the incident uses ("anyone is free to join"): raise a
+    hypothesis and confirm or rule it out with evidence, record a change and restore one,
+    record a verification. Whoever may see the incident; the service makes them a participant.
+    """
+    return may_see_incident(user, incident)
+
+
 def may_decide(user: Person, incident: Incident, holders: list | None = None) -> bool:
-    """Status, severity, resolve and decline, the repair decision.
+    """Status, severity, resolve and decline, the repair decision: recording one, closing it
+    done or abandoned, answering the rollback question, keeping a change in place as the new
+    normal (what resolving a major incident asks).
 
     While an Incident Commander is assigned: the IC's, the deputy's and admins'.
     With none: anyone who may see the incident (the room says so: page an IC).

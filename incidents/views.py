@@ -250,7 +250,12 @@ def room_delta(
     # when nothing in it depends on who looks (their CSRF token is put in for each): a part
     # drawn per viewer (what they may do) must be named here, and so must entries they wrote.
     response.drawn_per_viewer = (
-        controls_changed or roles_changed or tools_changed or command_changed or status_card_changed
+        controls_changed
+        or roles_changed
+        or tools_changed
+        or command_changed
+        or status_card_changed
+        or header_changed  # the rollback question's answer form is the deciders'
     )
     response.authors = {entry.author_id for entry in (*new, *edited)}
     return response

@@ -18,7 +18,7 @@ from incidents.api.views import incident_answer, visible_incident
 from incidents.models import Change, Decision, Hypothesis, Incident
 from incidents.services import tools
 
-TOOL_ERRORS = error_responses(400, 404, 409)
+TOOL_ERRORS = error_responses(400, 403, 404, 409)
 
 
 def _one_of(incident: Incident, model, pk: int | None, what: str):

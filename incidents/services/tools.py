@@ -19,6 +19,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import NotAllowed
 from incidents import permissions
 from incidents.models import (
     Change,
@@ -30,7 +31,14 @@ from incidents.models import (
     Verification,
     validate_link_lines,
 )
-from incidents.services.common import IncidentError, bump, incident_lock, join, require_decider, write_entry
+from incidents.services.common import (
+    IncidentError,
+    bump,
+    incident_lock,
+    join,
+    require_decider,
+    write_entry,
+)
 from incidents.services.timeline import BACKDATE_TOLERANCE_SECONDS
 
 Kind = TimelineEntry.Kind
@@ -110,6 +118,18 @@ def _backdate(occurred_at: datetime | None, reason: str) -> tuple[datetime | Non
     return occurred_at, reason
 
 
+class NotWorking(IncidentError, NotAllowed):
+    """Who may not see the incident does not work it either (a 403 in the API, a 404 before it)."""
+
+
+def _require_worker(incident: Incident, by: AbstractBaseUser | None) -> None:
+    """The tools anyone working the incident uses (incidents/permissions.py may_work); `by=None`
+    is the portal. Views and the API have already answered 404 to who may not see it: this
+    keeps every other caller (chat, a script) to the same rule."""
+    if by is not None and not permissions.may_work(by, incident):
+        raise NotWorking("Only people working this incident may record that.")
+
+
 def _own(record, incident: Incident, what: str):
     if record is not None and record.incident_id != incident.pk:
         raise IncidentError(f"That {what} belongs to another incident.")
@@ -122,6 +142,7 @@ def _own(record, incident: Incident, what: str):
 @transaction.atomic
 def hypothesis_raise(*, incident: Incident, by: AbstractBaseUser | None, statement: str) -> Hypothesis:
     incident = _open_incident(incident)
+    _require_worker(incident, by)
     statement = _required(statement, "what you suspect", 500)
     hypothesis = Hypothesis.objects.create(incident=incident, statement=statement, raised_by=by)
     _record(
@@ -146,6 +167,7 @@ def hypothesis_decide(
 ) -> Hypothesis:
     """Confirm or rule out, with what decided it: text, a link, or a finding on the timeline."""
     incident = incident_lock(hypothesis.incident)
+    _require_worker(incident, by)
     hypothesis = Hypothesis.objects.select_for_update().get(pk=hypothesis.pk)
     if state not in (Hypothesis.State.CONFIRMED, Hypothesis.State.RULED_OUT):
         raise IncidentError("A hypothesis is confirmed or ruled out.")
@@ -246,6 +268,7 @@ def decision_close(
 ) -> Decision:
     """A decision is done (it worked) or abandoned (another one is taken)."""
     incident = incident_lock(decision.incident)
+    require_decider(incident, by)  # like recording it: the IC's and the deputy's while there is an IC
     decision = Decision.objects.select_for_update().get(pk=decision.pk)
     if state not in (Decision.State.DONE, Decision.State.ABANDONED):
         raise IncidentError("A decision ends done or abandoned.")
@@ -312,6 +335,7 @@ def change_record(
     how_to_restore = _text(how_to_restore, 2000)
     occurred_at, backdate_reason = _backdate(occurred_at, backdate_reason)
     incident = _open_incident(incident)
+    _require_worker(incident, by)
     _own(hypothesis, incident, "hypothesis")
     _own(decision, incident, "decision")
     now = timezone.now()
@@ -353,6 +377,7 @@ def _settle(change: Change, state: str, by: AbstractBaseUser | None) -> None:
 def change_restore(*, change: Change, by: AbstractBaseUser | None, note: str = "") -> Change:
     """Undo a change: the restore is a change of its own (new value back to the old one)."""
     incident = _open_incident(change.incident)
+    _require_worker(incident, by)
     change = Change.objects.select_for_update().get(pk=change.pk)
     if not change.is_in_place:
         raise IncidentError("Only a change still in place can be restored.")
@@ -387,6 +412,7 @@ def change_restore(*, change: Change, by: AbstractBaseUser | None, note: str = "
 def change_keep(*, change: Change, by: AbstractBaseUser | None, note: str = "") -> Change:
     """The change stays: it becomes the new normal (asked at resolution of a major incident)."""
     incident = incident_lock(change.incident)
+    require_decider(incident, by)  # keeping it as the new normal is the IC's call at resolution
     change = Change.objects.select_for_update().get(pk=change.pk)
     if not change.is_in_place:
         raise IncidentError("Only a change still in place can be kept.")
@@ -406,6 +432,7 @@ def verification_record(
 ) -> Verification:
     """What was checked before the all-clear, and what it showed."""
     incident = _open_incident(incident)
+    _require_worker(incident, by)
     checked = _text(checked, 5000)
     if not checked:
         raise IncidentError("Say what was checked, and how.")
@@ -432,6 +459,7 @@ def verification_record(
 def rollback_question_answer(*, incident: Incident, by: AbstractBaseUser | None, answer: str) -> Incident:
     """ "Would a rollback fix this without causing other problems?" Even "no, because…" is an answer."""
     incident = incident_lock(incident)
+    require_decider(incident, by)  # whether to roll back is the repair decision
     answer = _text(answer, 2000)
     if not answer:
         raise IncidentError("Answer the rollback question (even “no, because …”).")

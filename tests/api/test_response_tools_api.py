@@ -141,3 +141,79 @@ def test_a_restricted_incident_s_tools_are_a_404_to_outsiders(outsider_api, path
     assert_error(outsider_api.get(_url(secret, path)), 404)
     write = outsider_api.put if path == "contacts/" else outsider_api.post
     assert_error(write(_url(secret, path), {}, format="json"), 404)
+
+
+@pytest.fixture
+def secret_records(db):
+    """A restricted incident with one record of each kind its transitions act on."""
+    from incidents.services import tools
+
+    secret = IncidentFactory(is_security=True, severity=1)
+    hypothesis = tools.hypothesis_raise(incident=secret, by=None, statement="The database")
+    decision = tools.decision_record(incident=secret, by=None, kind="fix", summary="Fix it", reason="y")
+    change = tools.change_record(incident=secret, by=None, what="pool", where="db", new_value="80")
+    return secret, hypothesis, decision, change
+
+
+def _states(secret) -> tuple:
+    from incidents.models import Decision, Hypothesis, Verification
+
+    secret.refresh_from_db()
+    return (
+        secret.revision,
+        secret.rollback_considered,
+        list(Hypothesis.objects.values_list("state", flat=True)),
+        list(Decision.objects.values_list("state", flat=True)),
+        sorted(Change.objects.values_list("state", flat=True)),
+        Verification.objects.count(),
+        secret.timeline.count(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("hypotheses/{hypothesis}/decide/", {"state": "ruled_out", "evidence": "logs"}),
+        ("decisions/{decision}/close/", {"state": "done"}),
+        ("changes/{change}/restore/", {}),
+        ("changes/{change}/keep/", {}),
+        ("verifications/", {"checked": "checkout works", "result": "passed"}),
+        ("rollback-answer/", {"answer": "no"}),
+    ],
+)
+def test_a_restricted_incident_s_transitions_are_a_404_to_outsiders(outsider_api, secret_records, path, body):
+    secret, hypothesis, decision, change = secret_records
+    before = _states(secret)
+    url = _url(secret, path.format(hypothesis=hypothesis.pk, decision=decision.pk, change=change.pk))
+    response = outsider_api.post(url, body, format="json")
+    assert_error(response, 404)
+    assert "The database" not in response.content.decode()
+    assert _states(secret) == before
+
+
+def test_while_an_ic_is_assigned_closing_keeping_and_the_rollback_answer_are_theirs(api, user, sev1):
+    """The API answers 403 to what is the IC's, and the IC's own token does it."""
+    from incidents.services import tools
+    from roles.models import IncidentRole, RoleAssignment
+
+    commander = UserFactory(username="ic")
+    RoleAssignment.objects.create(incident=sev1, role=IncidentRole.INCIDENT_COMMANDER, user=commander)
+    decision = tools.decision_record(incident=sev1, by=commander, kind="fix", summary="Fix it", reason="y")
+    change = tools.change_record(incident=sev1, by=user, what="pool", where="db", new_value="80")
+    before = _states(sev1)
+    for path, body in (
+        (f"decisions/{decision.pk}/close/", {"state": "done"}),
+        (f"changes/{change.pk}/keep/", {}),
+        ("rollback-answer/", {"answer": "Yes"}),
+    ):
+        refused = api.post(_url(sev1, path), body, format="json")
+        assert_error(refused, 403)
+        assert "The Incident Commander or the deputy decides this" in refused.json()["detail"]
+    assert _states(sev1) == before
+    # Restoring a change is anyone's who works the incident.
+    assert api.post(_url(sev1, f"changes/{change.pk}/restore/"), {}, format="json").status_code == 201
+    ic_api = TokenClient(commander)
+    closed = ic_api.post(_url(sev1, f"decisions/{decision.pk}/close/"), {"state": "done"}, format="json")
+    assert closed.status_code == 200 and closed.json()["state"] == "done"
+    answered = ic_api.post(_url(sev1, "rollback-answer/"), {"answer": "No"}, format="json")
+    assert answered.status_code == 200 and answered.json()["rollback_considered"] == "No"

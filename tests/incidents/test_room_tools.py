@@ -306,6 +306,106 @@ def test_an_outsider_cannot_touch_a_restricted_incident_s_tools(client, outsider
     assert client.get(f"/incidents/{secret.number}/details/").status_code == 404
 
 
+@pytest.fixture
+def secret_records(db):
+    """A restricted incident with one of each record its transitions act on, written by the portal."""
+    secret = IncidentFactory(is_security=True, severity=1)
+    hypothesis = tools.hypothesis_raise(incident=secret, by=None, statement="The database")
+    decision = tools.decision_record(incident=secret, by=None, kind="fix", summary="Fix it", reason="y")
+    change = tools.change_record(incident=secret, by=None, what="pool", where="db", new_value="80")
+    return secret, hypothesis, decision, change
+
+
+def _record_states(secret) -> tuple:
+    secret.refresh_from_db()
+    return (
+        secret.revision,
+        secret.rollback_considered,
+        list(Hypothesis.objects.values_list("state", flat=True)),
+        list(Decision.objects.values_list("state", flat=True)),
+        sorted(Change.objects.values_list("state", flat=True)),
+        Verification.objects.count(),
+        secret.timeline.count(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("hypotheses/{hypothesis}/decide/", {"state": "ruled_out", "evidence": "logs"}),
+        ("decisions/{decision}/close/", {"state": "done"}),
+        ("changes/{change}/restore/", {}),
+        ("changes/{change}/keep/", {}),
+        ("verifications/", {"checked": "checkout works", "result": "passed"}),
+        ("rollback/", {"answer": "no"}),
+    ],
+)
+def test_an_outsider_cannot_move_a_restricted_incident_s_records(
+    client, outsider, secret_records, path, data
+):
+    secret, hypothesis, decision, change = secret_records
+    before = _record_states(secret)
+    client.force_login(outsider)
+    url = f"/incidents/{secret.number}/" + path.format(
+        hypothesis=hypothesis.pk, decision=decision.pk, change=change.pk
+    )
+    response = client.post(url, data)
+    assert response.status_code == 404
+    assert "The database" not in response.content.decode()
+    assert _record_states(secret) == before
+
+
+@pytest.fixture
+def commanded(sev1, responder):
+    """sev1 with an Incident Commander who is not the responder, and one record of each kind."""
+    from roles.models import IncidentRole, RoleAssignment
+
+    commander = UserFactory(username="ic")
+    RoleAssignment.objects.create(incident=sev1, role=IncidentRole.INCIDENT_COMMANDER, user=commander)
+    decision = tools.decision_record(incident=sev1, by=commander, kind="fix", summary="Fix it", reason="y")
+    change = tools.change_record(incident=sev1, by=responder, what="pool", where="db", new_value="80")
+    return sev1, commander, decision, change
+
+
+def test_while_an_ic_is_assigned_others_work_the_tools_but_do_not_decide(rclient, commanded, hx):
+    incident, commander, decision, change = commanded
+    html = rclient.get(incident.get_absolute_url()).content.decode()
+    # What is the IC's is not offered: closing a decision, keeping a change, the rollback answer.
+    assert f"/decisions/{decision.pk}/close/" not in html and f"/changes/{change.pk}/keep/" not in html
+    assert 'action="/incidents/1/rollback/"' not in html
+    assert "The Incident Commander or the deputy answers it." in html
+    before = _record_states(incident)
+    for path, data in (
+        (f"decisions/{decision.pk}/close/", {"state": "done"}),
+        (f"changes/{change.pk}/keep/", {}),
+        ("rollback/", {"answer": "Yes, roll back"}),
+    ):
+        response = _post(rclient, incident, path, data, hx)
+        assert response.status_code == 422
+        assert "The Incident Commander or the deputy decides this" in text_of(response)
+    assert _record_states(incident) == before
+    # What anyone working the incident does, the responder still does.
+    hypothesis = tools.hypothesis_raise(incident=incident, by=commander, statement="The database")
+    for path, data in (
+        (f"hypotheses/{hypothesis.pk}/decide/", {"state": "ruled_out", "evidence": "logs"}),
+        (f"changes/{change.pk}/restore/", {}),
+        ("verifications/", {"checked": "checkout works", "result": "passed"}),
+    ):
+        assert _post(rclient, incident, path, data, hx).status_code == 200
+    hypothesis.refresh_from_db()
+    change.refresh_from_db()
+    assert hypothesis.state == "ruled_out" and change.state == "reverted"
+    assert Verification.objects.count() == 1
+    # And the IC decides.
+    rclient.force_login(commander)
+    closed = _post(rclient, incident, f"decisions/{decision.pk}/close/", {"state": "done"}, hx)
+    assert closed.status_code == 200
+    assert _post(rclient, incident, "rollback/", {"answer": "No: data moved"}, hx).status_code == 200
+    decision.refresh_from_db()
+    incident.refresh_from_db()
+    assert decision.state == "done" and incident.rollback_considered == "No: data moved"
+
+
 def test_the_entry_form_offers_the_plain_kinds_only(rclient, sev1):
     html = rclient.get(sev1.get_absolute_url()).content.decode()
     form = html[html.index('id="entry-form"') :]

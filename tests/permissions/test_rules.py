@@ -14,7 +14,7 @@ from comms import permissions as comms_permissions
 from customers import permissions as customers_permissions
 from incidents import permissions as incidents_permissions
 from incidents.models import Participation
-from incidents.services import timeline_add
+from incidents.services import IncidentError, timeline_add, tools
 from integrations import permissions as integrations_permissions
 from roles import permissions as roles_permissions
 from roles.models import IncidentRole, Proposal, RoleAssignment, Workstream
@@ -93,6 +93,91 @@ def test_who_edits_or_strikes_an_entry(world):
     entry = timeline_add(incident=incident, kind="note", body="DB looks fine", author=people["scribe"])
     allowed = {kind for kind in PEOPLE if incidents_permissions.may_edit_entry(people[kind], entry)}
     assert allowed == {"scribe", *ADMINS}
+
+
+# Who works an incident's response tools, and who decides with them. WORKERS may see it;
+# DECIDERS, while an Incident Commander is assigned, are the IC, the deputy and admins.
+WORKERS = {"participant", *HOLDERS, *ADMINS}
+DECIDERS = {"commander", "deputy", *ADMINS}
+
+
+def _hypothesis(incident):
+    return tools.hypothesis_raise(incident=incident, by=None, statement="The database")
+
+
+def _decision(incident):
+    return tools.decision_record(incident=incident, by=None, kind="fix", summary="Fix", reason="y")
+
+
+def _change(incident):
+    return tools.change_record(incident=incident, by=None, what="pool", where="db", new_value="80")
+
+
+TOOL_TRANSITIONS = {
+    "raise a hypothesis": (WORKERS, lambda i, by: tools.hypothesis_raise(incident=i, by=by, statement="DNS")),
+    "confirm or rule out a hypothesis": (
+        WORKERS,
+        lambda i, by: tools.hypothesis_decide(
+            hypothesis=_hypothesis(i), by=by, state="ruled_out", evidence="logs"
+        ),
+    ),
+    "record a change": (
+        WORKERS,
+        lambda i, by: tools.change_record(incident=i, by=by, what="flag", where="LD", new_value="off"),
+    ),
+    "restore a change": (WORKERS, lambda i, by: tools.change_restore(change=_change(i), by=by)),
+    "record a verification": (
+        WORKERS,
+        lambda i, by: tools.verification_record(incident=i, by=by, checked="checkout works"),
+    ),
+    "record a repair decision": (
+        DECIDERS,
+        lambda i, by: tools.decision_record(incident=i, by=by, kind="patch", summary="Patch", reason="y"),
+    ),
+    "close a decision done or abandoned": (
+        DECIDERS,
+        lambda i, by: tools.decision_close(decision=_decision(i), by=by, state="abandoned"),
+    ),
+    "keep a change as the new normal": (DECIDERS, lambda i, by: tools.change_keep(change=_change(i), by=by)),
+    "answer the rollback question": (
+        DECIDERS,
+        lambda i, by: tools.rollback_question_answer(incident=i, by=by, answer="No: data moved"),
+    ),
+}
+
+
+def test_who_works_the_response_tools_and_who_decides_with_them(world):
+    assert _answers(world, incidents_permissions.may_work) == WORKERS
+    assert _answers(world, incidents_permissions.may_decide) == DECIDERS
+
+
+@pytest.mark.parametrize("transition", list(TOOL_TRANSITIONS))
+def test_who_makes_each_response_tool_transition(world, transition):
+    """Through the service, as the room, the API and chat call it: a refusal writes nothing."""
+    allowed, make = TOOL_TRANSITIONS[transition]
+    incident, people = world
+    made = set()
+    for kind in PEOPLE:
+        entries = incident.timeline.count()
+        try:
+            make(incident, people[kind])
+        except IncidentError:
+            # Only the portal's set-up entry (the record acted on) may have been written.
+            assert incident.timeline.count() <= entries + 1
+            continue
+        made.add(kind)
+    assert made == allowed
+    # With no Incident Commander assigned, whoever works the incident decides too.
+    RoleAssignment.objects.filter(role=IncidentRole.INCIDENT_COMMANDER).update(ended_at=timezone.now())
+    assert {kind for kind in PEOPLE if _makes(make, incident, people[kind])} == WORKERS
+
+
+def _makes(make, incident, person) -> bool:
+    try:
+        make(incident, person)
+    except IncidentError:
+        return False
+    return True
 
 
 def test_who_assigns_roles(world):
