@@ -91,6 +91,8 @@ class EntryForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     backdate_reason = forms.CharField(required=False, max_length=300, label="Why back-dated")
+    # Optional: one of the incident's open workstreams (the service checks which are).
+    workstream = forms.IntegerField(required=False, min_value=1)
 
     def clean_occurred_at(self):
         value = self.cleaned_data.get("occurred_at")

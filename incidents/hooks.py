@@ -13,6 +13,9 @@ needs it calls it explicitly:
   deputy's while an IC is assigned (registered by roles; roles/permissions.py).
 - became_major(): what happens once per rise to SEV-1/2 (roles pages the on-call
   IC and tells the stakeholders), called by the service that raised it.
+- open_workstreams(): the incident's open workstreams (sub-teams) as (id, name),
+  registered by roles: an entry written in the room may be tagged to one, and the
+  room's timeline shows one workstream's slice (entries with data.workstream).
 - status_page_link(): the public status page's page of the incident, once something
   is published there (registered by statuspage); part of where to join.
 - entry_written(): what follows a new timeline entry, in the same transaction
@@ -41,6 +44,10 @@ def _nothing(incident: Any, by: Any) -> None:
     return None
 
 
+def _no_workstreams(incident: Any) -> list[tuple[int, str]]:
+    return []
+
+
 def _no_link(incident: Any) -> str:
     return ""
 
@@ -50,6 +57,7 @@ _decides: Callable[..., bool] = _anyone
 _became_major: Callable[[Any, Any], None] = _nothing
 _role_serializer: type | None = None
 _status_page_link: Callable[[Any], str] = _no_link
+_open_workstreams: Callable[[Any], list[tuple[int, str]]] = _no_workstreams
 _entry_listeners: list[EntryListener] = []
 
 
@@ -95,6 +103,16 @@ def on_becoming_major(reaction: Callable[[Any, Any], None]) -> None:
 
 def became_major(incident: Any, by: Any) -> None:
     _became_major(incident, by)
+
+
+def provide_workstreams(reader: Callable[[Any], list[tuple[int, str]]]) -> None:
+    global _open_workstreams
+    _open_workstreams = reader
+
+
+def open_workstreams(incident: Any) -> list[tuple[int, str]]:
+    """(id, name) of the incident's open workstreams; none until roles registers the reader."""
+    return _open_workstreams(incident)
 
 
 def provide_status_page_link(reader: Callable[[Any], str]) -> None:

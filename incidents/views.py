@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -65,6 +66,8 @@ def room_context(request: HttpRequest, incident: Incident, *, whole_page: bool =
         "poll_ms": settings.INCIDENT_ROOM_POLL_MS,
         "entry_form": forms.EntryForm(),
         "entry_kinds": forms.ENTRY_FORM_KINDS,
+        # What a note may be tagged to; read only when the composer is drawn.
+        "entry_workstreams": SimpleLazyObject(lambda: hooks.open_workstreams(incident)),
         "status_form": forms.StatusForm(),
         "severity_form": forms.SeverityForm(initial={"severity": incident.severity}),
         "reopen_form": forms.ReopenForm(),
@@ -119,22 +122,26 @@ def tools_context(request: HttpRequest, incident: Incident) -> dict:
 @login_required
 def incident_room(request: HttpRequest, number: int) -> HttpResponse:
     incident = selectors.incident_get(user=request.user, number=number)
+    workstream = request.GET.get("workstream", "")
+    if workstream and not (workstream.isascii() and workstream.isdigit() and len(workstream) < 18):
+        return HttpResponse("workstream must be a number", status=400)
     if request.htmx and "before" in request.GET:
         cursor = selectors.TimelineCursor.decode(request.GET["before"])
         if cursor is None:
             return HttpResponse("That page of the timeline does not exist.", status=400)
+        # Older entries of a workstream's slice stay in the slice.
         entries, older = selectors.timeline_page(
-            incident=incident, before=cursor, size=settings.TIMELINE_PAGE_SIZE
+            incident=incident,
+            before=cursor,
+            size=settings.TIMELINE_PAGE_SIZE,
+            workstream=int(workstream) if workstream else None,
         )
         return render(
             request,
             "incidents/incident_room.html#timeline-page",
-            {"incident": incident, "entries": entries, "older": older},
+            {"incident": incident, "entries": entries, "older": older, "workstream": workstream},
         )
     presence.mark_present(incident.pk, request.user.pk)
-    workstream = request.GET.get("workstream", "")
-    if workstream and not (workstream.isascii() and workstream.isdigit() and len(workstream) < 18):
-        return HttpResponse("workstream must be a number", status=400)
     context = room_context(request, incident, workstream=int(workstream) if workstream else None)
     return render(request, "incidents/incident_room.html", context)
 

@@ -28,6 +28,7 @@ from roles.models import (
     Schedule,
     Service,
     Task,
+    Workstream,
 )
 
 User = get_user_model()
@@ -43,6 +44,20 @@ def current_role_holders(incident_ids: Iterable[int]) -> dict[int, list[RoleAssi
     for assignment in sorted(assignments, key=lambda a: (order[a.role], a.started_at)):
         holders[assignment.incident_id].append(assignment)
     return holders
+
+
+def open_workstreams(incident: Incident) -> list[tuple[int, str]]:
+    """(id, name) of the incident's open workstreams, in one query: what an entry may be tagged to.
+
+    The room's command panel reads them before the composer is drawn and leaves them on the
+    incident object it was given (roles_tags.command_context), so the page asks once. Services
+    pass the incident they locked, a fresh object, and so always read the table.
+    """
+    remembered = getattr(incident, "_open_workstreams", None)
+    if remembered is not None:
+        return remembered
+    rows = Workstream.objects.filter(incident=incident, closed_at__isnull=True).order_by("created_at", "pk")
+    return list(rows.values_list("pk", "name"))
 
 
 def current_holder(*, incident: Incident, role: str) -> RoleAssignment | None:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.markdown import render_markdown
-from incidents import permissions
+from incidents import hooks, permissions
 from incidents.models import Incident, TimelineEntry, TimelineEntryEdit
 from incidents.services.common import IncidentError, bump, incident_lock, join, write_entry
 
@@ -23,7 +23,10 @@ def timeline_add(
     author: AbstractBaseUser,
     occurred_at: datetime | None = None,
     backdate_reason: str = "",
+    workstream: int | None = None,
 ) -> TimelineEntry:
+    """A responder's entry; `workstream` tags it to one of the incident's open workstreams, so it
+    shows in that sub-team's slice of the timeline (data.workstream)."""
     if kind not in TimelineEntry.WRITABLE_KINDS:
         raise IncidentError("That kind of entry is written by the portal, not by hand.")
     body = body.strip()
@@ -42,6 +45,9 @@ def timeline_add(
     # everyone else writing to the room.
     body_html = render_markdown(body)
     incident = incident_lock(incident)
+    # Under the lock: a workstream is closed under the same lock, so it is still open as written.
+    if workstream is not None and workstream not in {pk for pk, _name in hooks.open_workstreams(incident)}:
+        raise IncidentError("That is not an open workstream of this incident.")
     bump(incident)
     entry = write_entry(
         incident=incident,
@@ -52,6 +58,7 @@ def timeline_add(
         occurred_at=occurred_at,
         backdate_reason=backdate_reason.strip(),
         by_portal=False,
+        data={"workstream": workstream} if workstream is not None else None,
     )
     join(incident, author)
     return entry

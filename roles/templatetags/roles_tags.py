@@ -120,6 +120,8 @@ def command_context(request, incident, holders: list | None = None) -> dict:
     workstreams = list(
         incident.workstreams.filter(closed_at__isnull=True).select_related("lead").prefetch_related("members")
     )
+    # The composer's workstream choice, below the panel, reads these (selectors.open_workstreams).
+    incident._open_workstreams = [(w.pk, w.name) for w in workstreams]
     participants = (
         list(incident.participants.order_by("first_name", "last_name", "username"))
         if incident.is_security
