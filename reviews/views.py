@@ -420,15 +420,23 @@ def follow_up_add(request: HttpRequest, number: int) -> HttpResponse:
     target = back if back in ("room",) else "review"
     if not form.is_valid():
         _form_errors(request, form)
+        status = 400
     else:
         try:
             services.follow_up_create(incident=incident, by=request.user, **form.cleaned_data)
         except DomainError as error:
             _error(request, error)
+            status = 422
         else:
             messages.success(request, "Follow-up added.")
+            status = None
     if target == "room":
         return redirect(incident)
+    if status is not None:
+        # Refused: the review page again with the reason, and nothing written.
+        response = review_page(request, number)
+        response.status_code = status
+        return response
     return _back(number, "follow-ups")
 
 
