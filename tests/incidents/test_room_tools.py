@@ -278,6 +278,50 @@ def _join_block(html: str) -> str:
     return html.split('<div class="join">', 1)[1].split("</div>", 1)[0]
 
 
+def test_the_affected_components_are_edited_in_the_room_and_keep_the_previous_ones(rclient, sev1, hx):
+    from statuspage.models import Component
+
+    group = Component.objects.create(name="Payments", is_group=True)
+    checkout = Component.objects.create(name="Checkout", group=group)
+    api = Component.objects.create(name="Public API")
+    forms = rclient.get(f"/incidents/{sev1.number}/details/", headers=hx).content.decode()
+    offered = re.search(r'<select name="components".*?</select>', forms, flags=re.DOTALL).group(0)
+    assert ">Checkout</option>" in offered and ">Public API</option>" in offered
+    assert ">Payments</option>" not in offered  # a group is not a component one picks
+
+    details = {"title": sev1.title, "summary": ""}
+    response = _post(rclient, sev1, "details/", {**details, "components": [checkout.pk, api.pk]}, hx)
+    assert response.status_code == 200
+    assert set(sev1.components.all()) == {checkout, api}
+    entry = sev1.timeline.order_by("-pk").first()
+    assert entry.body == "Affected components: Checkout, Public API (was: none)."
+    assert entry.data["details"]["components"] == [checkout.pk, api.pk]
+    assert entry.data["previous"]["components"] == []
+
+    response = _post(rclient, sev1, "details/", {**details, "components": [api.pk]}, hx)
+    assert response.status_code == 200
+    assert list(sev1.components.all()) == [api]
+    entry = sev1.timeline.order_by("-pk").first()
+    assert entry.data["previous"]["components"] == [checkout.pk, api.pk]
+    assert entry.body == "Affected components: Public API (was: Checkout, Public API)."
+    # The edit form shows what is chosen now.
+    forms = rclient.get(f"/incidents/{sev1.number}/details/", headers=hx).content.decode()
+    assert f'<option value="{api.pk}" selected>' in forms and f'<option value="{checkout.pk}" >' in forms
+
+    before = (sev1.timeline.count(), _rev(sev1))
+    for bad, reason in (
+        ([api.pk, 999999], "Select a valid choice. 999999 is not one of the available choices."),
+        ([group.pk], f"Select a valid choice. {group.pk} is not one of the available choices."),
+        (["checkout"], "“checkout” is not a valid value."),
+    ):
+        response = _post(rclient, sev1, "details/", {**details, "title": "Renamed", "components": bad}, hx)
+        assert response.status_code == 422, bad
+        assert reason in text_of(response)
+        sev1.refresh_from_db()
+        assert sev1.title != "Renamed" and list(sev1.components.all()) == [api]
+        assert (sev1.timeline.count(), sev1.revision) == before
+
+
 def test_a_bad_bridge_link_is_refused_with_its_reason(rclient, sev1, hx):
     response = _post(rclient, sev1, "contacts/", {"bridge_url": "javascript:alert(1)"}, hx)
     assert response.status_code == 422
