@@ -276,3 +276,28 @@ def test_a_huge_group_writes_a_bounded_number_of_entries(client, service):
     assert post_alertmanager(client, data, service.integration_key).status_code == 200
     entries = list(alerts_of(Incident.objects.get()))
     assert len(entries) == 51 and entries[-1].body.startswith("…and 70 more")
+
+
+def test_a_firing_group_that_opens_a_major_incident_asks_the_rollback_question(client, service, user):
+    """The question is asked on every route to major (issue 12): Alertmanager as PagerDuty."""
+    service.bridge_url, service.chat_channel = "https://meet.example.com/db", "#db"
+    service.save()
+    accepted = post_alertmanager(client, payload("alertmanager_firing"), service.integration_key)
+    assert accepted.status_code == 200, accepted.content
+    incident = Incident.objects.get()  # "critical": SEV-2
+    assert incident.is_major and incident.rollback_question_open and incident.rollback_considered == ""
+    assert (incident.bridge_url, incident.chat_channel) == ("https://meet.example.com/db", "#db")
+    # The room asks it at the top, and the API reports it open.
+    client.force_login(user)
+    room = client.get(incident.get_absolute_url()).content.decode()
+    assert "Rollback question." in room and f'action="/incidents/{incident.number}/rollback/"' in room
+    assert client.get(f"/api/v1/incidents/{incident.pk}/").json()["rollback_question_open"] is True
+
+
+def test_a_minor_alert_does_not_ask_the_rollback_question(client, service):
+    data = payload("alertmanager_firing")
+    data["commonLabels"]["severity"] = "warning"  # SEV-4
+    post_alertmanager(client, data, service.integration_key)
+    incident = Incident.objects.get()
+    assert incident.severity == 4 and not incident.rollback_question_open
+    assert incident.rollback_asked_at is None
