@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.api.serializers import PersonRefField, PersonSerializer
-from reviews.models import FollowUp, Review
+from reviews.models import ContributingFactor, FollowUp, Review
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -59,7 +59,33 @@ class ReviewStartSerializer(serializers.Serializer):
     owner = PersonRefField(required=False, help_text="Default: the Incident Commander, else you.")
 
 
+class FactorChangeSerializer(serializers.Serializer):
+    """One contributing factor to add (no id) or to edit (its id), as the review page does."""
+
+    id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A factor of this review to edit; omit to add one.",
+    )
+    parent = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text='When adding: the factor of this review that the new one answers "why?" for.',
+    )
+    text = serializers.CharField(max_length=2000)
+
+    def validate(self, attrs: dict) -> dict:
+        if "id" in attrs and attrs.get("parent") is not None:
+            raise serializers.ValidationError("A factor keeps its place: give `parent` only when adding one.")
+        return attrs
+
+
+# Needs the review in its context (`review`): the factor ids it is given must be that review's.
 class ReviewWriteSerializer(serializers.Serializer):
+
     summary = serializers.CharField(required=False, allow_blank=True, max_length=20000, trim_whitespace=False)
     customer_impact = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     detection = serializers.CharField(required=False, allow_blank=True, max_length=20000)
@@ -69,6 +95,37 @@ class ReviewWriteSerializer(serializers.Serializer):
     lessons = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     owner = PersonRefField(required=False)
     due_on = serializers.DateField(required=False)
+    contributing_factors = FactorChangeSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text="Factors to add or edit, in order; factors not listed stay as they are. "
+        "An id or parent that is not a factor of this review refuses the whole change.",
+    )
+
+    def validate_contributing_factors(self, changes: list[dict]) -> list[dict]:
+        """The changes with their factors looked up: {factor, parent, text} for services.factors_write."""
+        review = self.context["review"]
+        factors = {f.pk: f for f in ContributingFactor.objects.filter(review=review)}
+        edited: set[int] = set()
+        resolved = []
+        for change in changes:
+            for key in ("id", "parent"):
+                ref = change.get(key)
+                if ref is not None and ref not in factors:
+                    raise serializers.ValidationError(f"This review has no contributing factor {ref}.")
+            if "id" in change:
+                if change["id"] in edited:
+                    raise serializers.ValidationError(f"Factor {change['id']} is listed twice.")
+                edited.add(change["id"])
+            resolved.append(
+                {
+                    "factor": factors.get(change.get("id")),
+                    "parent": factors.get(change.get("parent")),
+                    "text": change["text"],
+                }
+            )
+        return resolved
 
 
 class ReviewStateSerializer(serializers.Serializer):

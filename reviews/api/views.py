@@ -1,5 +1,6 @@
 """The reviews API: same services, same visibility (a restricted incident is a 404 to outsiders)."""
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -59,18 +60,26 @@ class ReviewView(APIView):
         return _review_answer(review, status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Write sections (each edit keeps the previous text), change owner or due date",
+        summary="Write sections and contributing factors (each edit keeps the previous text), "
+        "change owner or due date",
         request=s.ReviewWriteSerializer,
         responses={200: s.ReviewSerializer, **error_responses(400, 404, 409)},
     )
     def patch(self, request, pk: int):
         review = _review(request, pk)
-        data = validated(s.ReviewWriteSerializer, request)
+        serializer = s.ReviewWriteSerializer(data=request.data, context={"review": review})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
         sections = {name: data.pop(name) for name in list(data) if name in Review.SECTIONS}
-        if sections:
-            review = services.review_write(review=review, by=request.user, sections=sections)
-        if data:
-            review = services.review_steer(review=review, by=request.user, **data)
+        factors = data.pop("contributing_factors", None)
+        # One change: a part the services refuse leaves the others unwritten too.
+        with transaction.atomic():
+            if sections:
+                review = services.review_write(review=review, by=request.user, sections=sections)
+            if factors:
+                services.factors_write(review=review, by=request.user, changes=factors)
+            if data:
+                review = services.review_steer(review=review, by=request.user, **data)
         return _review_answer(review)
 
 

@@ -251,6 +251,25 @@ def factor_edit(*, factor: ContributingFactor, by: AbstractBaseUser, text: str) 
 
 
 @transaction.atomic
+def factors_write(*, review: Review, by: AbstractBaseUser, changes: Iterable[Mapping]) -> Review:
+    """Several factors added or edited at once (the API), each as the page does it, all or none.
+
+    A change is {factor, parent, text}: with `factor`, factor_edit() of it; without,
+    factor_add() under `parent` (None for a factor of its own).
+    """
+    for change in changes:
+        factor, parent, text = change.get("factor"), change.get("parent"), change.get("text", "")
+        for known in (factor, parent):
+            if known is not None and known.review_id != review.pk:
+                raise ReviewError("That factor belongs to another review.")
+        if factor is not None:
+            factor_edit(factor=factor, by=by, text=text)
+        else:
+            factor_add(review=review, by=by, text=text, parent=parent)
+    return review
+
+
+@transaction.atomic
 def review_pin(*, review: Review, by: AbstractBaseUser, entry: TimelineEntry, included: bool) -> ReviewPin:
     """Put a timeline entry into the generated timeline, or take one out."""
     review = _locked(review)
