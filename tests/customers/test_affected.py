@@ -1,12 +1,15 @@
 """Affected customers: derived from the incident's services and components, and edited by hand."""
 
+import re
+
 import pytest
 
 from customers import selectors
+from customers.models import AffectedCustomer
 from customers.services import CustomerError, NotAllowed, affected_add, affected_remove, customer_create
 from incidents.models import TimelineEntry
 from incidents.services import incident_edit_details
-from tests.factories import UserFactory
+from tests.factories import IncidentFactory, UserFactory
 
 
 def _names(incident) -> list[str]:
@@ -67,3 +70,95 @@ def test_the_on_call_responder_of_a_small_incident_may(checkout, acme):
     other = customer_create(name="Umbrella")
     affected_add(incident=incident, customer=other, by=person)
     assert _names(incident) == ["Acme Corp", "Umbrella"]
+
+
+# --- Adding a customer from the room ---------------------------------------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+def _addable(html: str) -> dict[str, str]:
+    """The add form's choices in the panel: name -> value."""
+    form = re.search(r'<form[^>]*class="row add-customer".*?</form>', html, re.S)
+    if form is None:
+        return {}
+    return {name: value for value, name in re.findall(r'<option value="([^"]*)">([^<]*)</option>', form[0])}
+
+
+def _written(incident) -> tuple[int, int]:
+    return (
+        AffectedCustomer.objects.filter(incident=incident).count(),
+        incident.timeline.filter(kind=TimelineEntry.Kind.CUSTOMER).count(),
+    )
+
+
+def test_the_liaison_adds_a_customer_from_the_room(client, sev1, liaison, acme, initech):
+    client.force_login(liaison)
+    panel = client.get(f"/incidents/{sev1.number}/customers/", headers=HX).content.decode()
+    choices = _addable(panel)
+    assert "Initech" in choices and "Acme Corp" not in choices  # Acme is on the list already
+    assert "Peter Gibbons" not in panel
+
+    response = client.post(
+        f"/incidents/{sev1.number}/customers/add/", {"customer": choices["Initech"]}, headers=HX
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Initech" in html and "Peter Gibbons" in html and "+1 555 0142" in html
+    assert "Initech" not in _addable(html)
+    row = AffectedCustomer.objects.get(incident=sev1, customer=initech)
+    assert row.origin == AffectedCustomer.Origin.ADDED and row.added_by == liaison and row.removed_at is None
+    entry = sev1.timeline.get(kind=TimelineEntry.Kind.CUSTOMER)
+    assert entry.body == "Initech added to the affected customers." and entry.author == liaison
+    assert [c.customer for c in selectors.affected_customers(sev1).active] == [acme, initech]
+
+
+def test_without_htmx_the_add_answers_with_the_room(client, sev1, liaison, initech):
+    client.force_login(liaison)
+    response = client.post(f"/incidents/{sev1.number}/customers/add/", {"customer": initech.pk})
+    assert response.status_code == 302 and response["Location"] == sev1.get_absolute_url()
+    assert AffectedCustomer.objects.filter(incident=sev1, customer=initech).exists()
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("999999", "There is no such customer."),
+        ("not-a-number", "Enter a whole number."),
+        ("", "This field is required."),
+    ],
+)
+def test_a_bad_customer_is_refused_with_the_reason_and_nothing_written(
+    client, sev1, liaison, initech, value, says
+):
+    client.force_login(liaison)
+    before = _written(sev1)
+    response = client.post(f"/incidents/{sev1.number}/customers/add/", {"customer": value}, headers=HX)
+    assert response.status_code == 422
+    assert says in response.content.decode()
+    assert _written(sev1) == before
+
+
+def test_a_customer_on_the_list_already_is_refused(client, sev1, liaison, acme):
+    client.force_login(liaison)
+    response = client.post(f"/incidents/{sev1.number}/customers/add/", {"customer": acme.pk}, headers=HX)
+    assert response.status_code == 422 and "on the list already" in response.content.decode()
+    assert _written(sev1) == (0, 0)
+
+
+def test_someone_who_does_not_speak_to_customers_cannot_add_one(client, sev1, initech):
+    client.force_login(UserFactory())
+    response = client.post(f"/incidents/{sev1.number}/customers/add/", {"customer": initech.pk}, headers=HX)
+    assert response.status_code == 422
+    assert "The customer liaison" in response.content.decode()
+    assert _written(sev1) == (0, 0)
+    assert "Initech" not in client.get(f"/incidents/{sev1.number}/customers/", headers=HX).content.decode()
+
+
+def test_an_outsider_cannot_add_to_a_restricted_incident(client, commander, initech, checkout):
+    incident = IncidentFactory(declared_by=commander, severity=2, is_security=True, services=[checkout])
+    client.force_login(UserFactory())
+    url = f"/incidents/{incident.number}/customers/add/"
+    response = client.post(url, {"customer": initech.pk}, headers=HX)
+    assert response.status_code == 404
+    assert _written(incident) == (0, 0)
