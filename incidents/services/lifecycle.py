@@ -89,6 +89,25 @@ def incident_acknowledge(*, incident: Incident, at: datetime) -> bool:
     return True
 
 
+ROLLBACK_QUESTION = (
+    "Rollback question: would a rollback to the previous version fix this, without causing other "
+    "problems? Restoring service comes before finding the cause. The Incident Commander answers it "
+    "in the room."
+)
+
+
+def _ask_rollback(incident: Incident) -> None:
+    """The question a rise to major asks, on the timeline once per rise (the caller decided it is
+    asked: the incident became major and nobody has answered it yet)."""
+    write_entry(
+        incident=incident,
+        kind=Kind.NOTE,
+        body=ROLLBACK_QUESTION,
+        author=None,
+        data={"rollback_asked": True},
+    )
+
+
 @transaction.atomic
 def incident_declare(
     *,
@@ -154,6 +173,8 @@ def incident_declare(
         author=declared_by,
         data={"to": Status.TRIAGE, "severity": severity},
     )
+    if asks_rollback:
+        _ask_rollback(incident)
     if incident.is_major:
         # Declared major: the on-call IC is paged and the stakeholders told (roles), once.
         hooks.became_major(incident, declared_by)
@@ -329,6 +350,8 @@ def incident_change_severity(
         author=by,
         data={"from": old, "to": severity},
     )
+    if asks_rollback:
+        _ask_rollback(incident)
     join(incident, by)
     if becomes_major:
         # Raised to major: the on-call IC is paged and the stakeholders told (roles), once per rise.

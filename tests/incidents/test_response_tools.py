@@ -326,6 +326,32 @@ def test_raising_to_major_asks_it_once(responder):
         rollback_question_answer(incident=incident, by=responder, answer="   ")
 
 
+def test_the_rollback_question_is_on_the_timeline_once_per_rise(responder):
+    def asked(incident):
+        return list(incident.timeline.filter(data__rollback_asked=True).values_list("body", flat=True))
+
+    incident = services.incident_declare(title="Slow", severity=3, declared_by=responder)
+    assert asked(incident) == []
+    services.incident_change_severity(incident=incident, severity=1, by=responder)
+    assert len(asked(incident)) == 1 and asked(incident)[0].startswith("Rollback question: would a rollback")
+    services.incident_change_severity(incident=incident, severity=2, by=responder, note="EU only")
+    assert len(asked(incident)) == 1  # still major: not a new rise
+    services.incident_change_severity(incident=incident, severity=3, by=responder, note="Contained")
+    services.incident_change_severity(incident=incident, severity=2, by=responder)
+    assert len(asked(incident)) == 2  # a new rise, still unanswered
+    rollback_question_answer(incident=incident, by=responder, answer="No: the data migration ran")
+    services.incident_change_severity(incident=incident, severity=3, by=responder, note="Contained")
+    services.incident_change_severity(incident=incident, severity=1, by=responder)
+    assert len(asked(incident)) == 2  # answered already: not asked again
+
+    declared_major = services.incident_declare(title="Down", severity=1, declared_by=responder)
+    assert len(asked(declared_major)) == 1
+    considered = services.incident_declare(
+        title="Down too", severity=1, declared_by=responder, rollback_considered="No deploy today"
+    )
+    assert asked(considered) == []
+
+
 # --- Where to join, and what was declared ----------------------------------------------------------
 
 
