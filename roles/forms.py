@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from roles.checklists import CHECKLISTS
+from roles.checklists import CHECKLISTS, SECURITY_STEPS
 from roles.models import IncidentRole, OnCallLevel, Schedule, Service
 
 User = get_user_model()
@@ -17,8 +17,13 @@ class AssignForm(forms.Form):
 
 
 class ChecklistForm(forms.Form):
+    # Every key any checklist has, a restricted incident's security steps too (the service checks
+    # that the key is on this holder's checklist).
     item = forms.ChoiceField(
-        choices=sorted({(i.key, i.key) for checklist in CHECKLISTS.values() for i in checklist.items})
+        choices=sorted(
+            {(i.key, i.key) for checklist in CHECKLISTS.values() for i in checklist.items}
+            | {(i.key, i.key) for steps in SECURITY_STEPS.values() for i in steps}
+        )
     )
     done = forms.BooleanField(required=False)
 

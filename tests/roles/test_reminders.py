@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from comms.models import Message
-from incidents.services import incident_change_status, timeline_record
+from incidents.services import incident_change_severity, incident_change_status, timeline_record
 from roles.models import ExecutiveSummary, IncidentRole, Team
 from roles.services import executive_summary_send, reminders_send, role_assign
 from tests.factories import IncidentFactory
@@ -94,6 +94,32 @@ def test_a_sent_summary_restarts_the_clock(sev1, ines):
     assert run(60)["executive_summary"] == 0
     assert run(69)["executive_summary"] == 0
     assert run(70)["executive_summary"] == 1
+
+
+def test_a_raise_to_major_restarts_the_cadence_from_the_rise(iris, ines, settings):
+    incident = IncidentFactory(declared_by=iris, title="Slow search", severity=3)
+    role_assign(incident=incident, role=IncidentRole.INCIDENT_COMMANDER, user=iris, by=None)
+    role_assign(incident=incident, role=IncidentRole.INTERNAL_LIAISON, user=ines, by=None)
+    assert run(120)["executive_summary"] == 0  # a SEV-3 has no cadence
+
+    def change(minutes: int, severity: int, note: str = "") -> None:
+        with time_machine.travel(T0 + timedelta(minutes=minutes), tick=False):
+            incident_change_severity(incident=incident, severity=severity, by=iris, note=note)
+
+    change(120, 1)
+    # Counted from the declaration, four periods would be overdue at once; from the rise, none.
+    after_rise = run(121)
+    assert (after_rise["executive_summary"], after_rise["public_update"]) == (0, 0)
+    assert run(149)["executive_summary"] == 0
+    assert run(150)["executive_summary"] == 1
+    assert reminders("Executive summary due") == ["Ines"]
+
+    change(160, 3, note="Contained")
+    change(200, 2)  # a second rise: the clock starts again
+    assert run(201)["executive_summary"] == 0
+    every = settings.ROLES_EXECUTIVE_SUMMARY_MINUTES[2]
+    assert run(200 + every - 1)["executive_summary"] == 0
+    assert run(200 + every)["executive_summary"] == 1
 
 
 def test_the_public_update_is_overdue_to_the_customer_liaison(sev1, cory):
