@@ -224,7 +224,10 @@ def decision_record(
     reason: str,
     rollback_to: str = "",
     hypothesis: Hypothesis | None = None,
+    workstream: int | None = None,
 ) -> Decision:
+    """`workstream`: the sub-team whose proposal this decision approves (roles), so the entry shows
+    in that workstream's slice of the timeline."""
     incident = _open_incident(incident)
     require_decider(incident, by)  # the repair decision is the IC's (others propose it)
     if kind not in Decision.Kind.values:
@@ -257,7 +260,12 @@ def decision_record(
         kind=Kind.DECISION,
         body="\n".join(lines),
         by=by,
-        data={"decision": decision.pk, "decision_kind": kind, "state": Decision.State.ACTIVE},
+        data={
+            "decision": decision.pk,
+            "decision_kind": kind,
+            "state": Decision.State.ACTIVE,
+            **({"workstream": workstream} if workstream is not None else {}),
+        },
     )
     return decision
 

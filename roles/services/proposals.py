@@ -209,6 +209,7 @@ def proposal_approve(*, proposal: Proposal, by: AbstractBaseUser, note: str = ""
                 summary=payload["summary"],
                 reason=proposal.reason,
                 rollback_to=payload.get("rollback_to", ""),
+                workstream=proposal.workstream_id,
             )
         elif proposal.action == Action.TASK:
             assignee = get_user_model().objects.filter(pk=payload["assignee"]).first()

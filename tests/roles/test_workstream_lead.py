@@ -96,8 +96,12 @@ def test_the_lead_may_not_answer_what_acts_on_the_whole_incident(team):
 
     proposal_approve(proposal=raise_it, by=people["Ida Commander"])  # the IC's call
     assert Incident.objects.get(pk=incident.pk).severity == 1
+    proposal_approve(proposal=roll_back, by=people["Ida Commander"])
     approved = incident.timeline.filter(kind=TimelineEntry.Kind.PROPOSAL, body__startswith="Approved")
-    assert approved.get().data["workstream"] == stream.pk
+    assert [e.data["workstream"] for e in approved] == [stream.pk, stream.pk]
+    # The decision it took shows in the workstream's slice too.
+    decision = incident.timeline.get(kind=TimelineEntry.Kind.DECISION, data__decision_kind="rollback")
+    assert decision.data["workstream"] == stream.pk
 
 
 def test_only_the_workstream_s_people_and_deciders_file_under_it(team):
