@@ -354,7 +354,9 @@ MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Coolhead")
 # Addresses are set by administrators (sign-up is closed), so an unverified one is no way
 # to lock its owner out with someone else's authenticator.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
-# WebAuthn needs a secure origin; the embedded http://127.0.0.1 mode is one only to browsers.
+# WebAuthn needs a secure origin and a name, not an address, as its relying party: in the
+# embedded mode open the portal as http://localhost:<port> (browsers count it as secure;
+# on http://127.0.0.1 security keys cannot be used), in production over https.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # On: an administrator (staff or superuser) without a second factor can open nothing but
 # the pages that set one up (accounts/middleware.py).
