@@ -159,3 +159,23 @@ def test_the_text_cannot_be_empty_and_nothing_is_written(sev1, liaison, acme):
     with pytest.raises(CustomerError, match="Write what to tell"):
         direct_update_send(incident=sev1, by=liaison, text="   ")
     assert not sev1.timeline.filter(kind=TimelineEntry.Kind.CUSTOMER).exists()
+
+
+def test_where_to_join_for_customers_adds_the_status_page_once_published(admin_user):
+    from django.conf import settings
+
+    from customers.services.updates import join_block
+    from statuspage.models import PublicIncident
+    from statuspage.services import statuspage_publish_update
+
+    incident = IncidentFactory(severity=1)
+    incident_set_contacts(incident=incident, by=admin_user, bridge_url="https://meet.example.com/inc")
+    incident.refresh_from_db()
+    assert join_block(incident) == "**Where to join:** call: https://meet.example.com/inc"
+    statuspage_publish_update(
+        incident=incident, by=admin_user, title="Checkout errors", status="investigating", body="Looking."
+    )
+    incident.refresh_from_db()
+    link = f"{settings.SITE_URL}/status/incidents/{PublicIncident.objects.get().public_id}"
+    call = "https://meet.example.com/inc"
+    assert join_block(incident) == f"**Where to join:** call: {call} · status page: {link}"
