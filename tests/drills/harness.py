@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import Message
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -344,12 +345,14 @@ class Process:
 
 
 def gunicorn(env: dict[str, str], port: int, log: Path) -> Process:
+    # As in the Dockerfile: the ASGI application in uvicorn workers, the server production runs.
     return Process(
         "web",
         [
             str(BIN / "gunicorn"),
-            "config.wsgi:application",
-            *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--timeout", "60"),
+            "config.asgi:application",
+            *("--worker-class", "config.workers.Worker"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60"),
             *("--graceful-timeout", "5", "--access-logfile", "-"),
         ],
         env,
@@ -377,7 +380,7 @@ def celery_worker(env: dict[str, str], log: Path) -> Process:
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: Message  # http.client's: names match whatever their case
     body: bytes
     seconds: float
 
@@ -429,7 +432,8 @@ class Browser:
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
-        return Answer(response.status, dict(response.headers.items()), data, seconds)
+        # HTTP header names are case-insensitive (uvicorn writes them in lower case).
+        return Answer(response.status, response.headers, data, seconds)
 
     def get(self, path: str, **kwargs) -> Answer:
         return self.request("GET", path, **kwargs)

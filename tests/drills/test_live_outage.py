@@ -6,11 +6,10 @@ which the page falls back from) until Redis is back, and a stream opened again
 with Last-Event-ID brings what the browser missed. A frozen Redis answers
 nothing, so it is only noticed after PUBSUB_DEAD_AFTER_SECONDS without a pong.
 
-The streams are async views: gunicorn with the WSGI app (the stack's `web`)
-cannot hold one open, so these drills start the server as production runs it
-(Dockerfile: gunicorn, config.asgi, uvicorn workers), with the stack's settings.
-One worker, so that the stream and the requests after it meet the same Hub (one
-per process; with more workers each one's Hub goes through the same steps).
+The stack's `web` runs as production does (gunicorn, config.asgi, uvicorn
+workers) with two workers; this drill starts one of its own with a single worker,
+so that the stream and the requests after it meet the same Hub (one per process;
+with more workers each one's Hub goes through the same steps).
 """
 
 from __future__ import annotations
