@@ -22,14 +22,16 @@ class ProposeInstead(IncidentError, NotAllowed):
     """A decision that is the Incident Commander's: the person may propose it (a 403 in the API)."""
 
 
-def require_decider(incident: Incident, by: AbstractBaseUser | None) -> None:
+def require_decider(incident: Incident, by: AbstractBaseUser | None, *, proposable: bool = True) -> None:
     """Status, severity, resolve and decline, the repair decision (incidents/permissions.py).
 
-    `by=None` is the portal itself (alerts, the demo), which may.
+    `by=None` is the portal itself (alerts, the demo), which may. `proposable` says whether
+    a proposal can ask for it, so the refusal does not point at what cannot help.
     """
     if by is not None and not permissions.may_decide(by, incident):
+        then = "propose it instead." if proposable else "ask them in the room."
         raise ProposeInstead(
-            "The Incident Commander or the deputy decides this while an IC is assigned: propose it instead."
+            f"The Incident Commander or the deputy decides this while an IC is assigned: {then}"
         )
 
 

@@ -276,7 +276,8 @@ def decision_close(
 ) -> Decision:
     """A decision is done (it worked) or abandoned (another one is taken)."""
     incident = incident_lock(decision.incident)
-    require_decider(incident, by)  # like recording it: the IC's and the deputy's while there is an IC
+    # Like recording it: the IC's and the deputy's while there is an IC (no proposal asks for it).
+    require_decider(incident, by, proposable=False)
     decision = Decision.objects.select_for_update().get(pk=decision.pk)
     if state not in (Decision.State.DONE, Decision.State.ABANDONED):
         raise IncidentError("A decision ends done or abandoned.")
@@ -420,7 +421,8 @@ def change_restore(*, change: Change, by: AbstractBaseUser | None, note: str = "
 def change_keep(*, change: Change, by: AbstractBaseUser | None, note: str = "") -> Change:
     """The change stays: it becomes the new normal (asked at resolution of a major incident)."""
     incident = incident_lock(change.incident)
-    require_decider(incident, by)  # keeping it as the new normal is the IC's call at resolution
+    # Keeping it as the new normal is the IC's call at resolution (no proposal asks for it).
+    require_decider(incident, by, proposable=False)
     change = Change.objects.select_for_update().get(pk=change.pk)
     if not change.is_in_place:
         raise IncidentError("Only a change still in place can be kept.")
@@ -467,7 +469,7 @@ def verification_record(
 def rollback_question_answer(*, incident: Incident, by: AbstractBaseUser | None, answer: str) -> Incident:
     """ "Would a rollback fix this without causing other problems?" Even "no, because…" is an answer."""
     incident = incident_lock(incident)
-    require_decider(incident, by)  # whether to roll back is the repair decision
+    require_decider(incident, by, proposable=False)  # whether to roll back is the repair decision
     answer = _text(answer, 2000)
     if not answer:
         raise IncidentError("Answer the rollback question (even “no, because …”).")

@@ -427,6 +427,8 @@ def test_while_an_ic_is_assigned_others_work_the_tools_but_do_not_decide(rclient
         response = _post(rclient, incident, path, data, hx)
         assert response.status_code == 422
         assert "The Incident Commander or the deputy decides this" in text_of(response)
+        # No proposal asks for these: the refusal does not send them to propose one.
+        assert "propose it instead" not in text_of(response) and "ask them in the room" in text_of(response)
     assert _record_states(incident) == before
     # What anyone working the incident does, the responder still does.
     hypothesis = tools.hypothesis_raise(incident=incident, by=commander, statement="The database")
