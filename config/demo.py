@@ -83,6 +83,9 @@ def load_demo() -> None:
     services.incident_change_status(
         incident=old, status=Incident.Status.RESOLVED, by=deputy, note="Fresh results confirmed."
     )
+    # Last week's (its public updates are dated six days back too), and it took two hours.
+    _spread_over(old, timedelta(hours=2))
+    _shift_into_the_past(old, timedelta(days=6))
 
     # An open SEV-1 with a lively timeline and the whole role structure.
     fire = services.incident_declare(
@@ -199,3 +202,19 @@ def _shift_into_the_past(incident: Incident, delta: timedelta) -> None:
         resolved_at=F("resolved_at") - delta,
     )
     incident.timeline.update(occurred_at=F("occurred_at") - delta, recorded_at=F("recorded_at") - delta)
+
+
+def _spread_over(incident: Incident, span: timedelta) -> None:
+    """A demo incident written in an instant, made to have taken `span`: first entry to last."""
+    entries = list(incident.timeline.order_by("pk").values_list("pk", flat=True))
+    steps = max(len(entries) - 1, 1)
+    for index, pk in enumerate(entries):
+        back = span * (steps - index) / steps
+        TimelineEntry.objects.filter(pk=pk).update(
+            occurred_at=F("occurred_at") - back, recorded_at=F("recorded_at") - back
+        )
+    Incident.objects.filter(pk=incident.pk).update(
+        detected_at=F("detected_at") - span - timedelta(minutes=10),
+        declared_at=F("declared_at") - span,
+        acknowledged_at=F("acknowledged_at") - span + timedelta(minutes=6),
+    )

@@ -66,6 +66,17 @@ def test_it_shows_the_header(rclient, responder):
     assert "Deploy freeze" not in text
 
 
+@pytest.mark.usefixtures("at_t0")
+def test_a_closed_incident_says_how_long_it_was_open_not_how_long_ago_it_began(rclient, responder):
+    incident = IncidentFactory(declared_by=responder)
+    with time_machine.travel(T0 + timedelta(hours=2, minutes=5), tick=False):
+        services.incident_change_status(incident=incident, status="resolved", by=responder)
+    with time_machine.travel(T0 + timedelta(days=6), tick=False):
+        text = text_of(rclient.get(incident.get_absolute_url()))
+    assert "Was open for 2 hours, 5 minutes (closed 5 days, 21 hours ago)" in text
+    assert "Open for 6 days" not in text
+
+
 def test_it_shows_the_deploy_freeze_banner(rclient, responder, incident):
     services.incident_set_deploy_freeze(incident=incident, freeze=True, by=responder)
     response = rclient.get(incident.get_absolute_url())
