@@ -1,7 +1,10 @@
 """Review, follow-ups and insights pages: look up through a selector, check the form, call one service.
 
-Writes answer with a redirect back to where the person was (and a message); a
-refusal is shown the same way, so every form works without JavaScript.
+Writes answer with a redirect back to where the person was (and a message). A
+refusal is the page again, with the reason and what was typed, as a 400 (the
+form's shape), 403 (not this person's to do) or 422 (the rules refused it), and
+nothing written; so every form works without JavaScript, and no client that
+follows redirects mistakes a refusal for a success.
 """
 
 import csv
@@ -16,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError
+from core.errors import DomainError, NotAllowed
 from incidents.models import TimelineEntry
 from incidents.selectors import incident_get
 from reviews import blameless, charts, metrics, permissions, selectors, services
@@ -36,9 +39,29 @@ def _error(request: HttpRequest, error) -> None:
 
 def _form_errors(request: HttpRequest, form) -> None:
     for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
+        # The field's label, or its name as a label ("Due on"): which field the message is about.
+        label = form[field].label if field in form.fields else ""
         for message in errors:
             messages.error(request, f"{label}: {message}" if label else message)
+
+
+def _say_why(request: HttpRequest, refusal) -> int:
+    """The reason for a refusal as a message; its status: 400 bad form, 403 not yours to do, 422 the rules."""
+    if isinstance(refusal, DomainError):
+        _error(request, refusal)
+        return 403 if isinstance(refusal, NotAllowed) else 422
+    _form_errors(request, refusal)
+    return 400
+
+
+def _refused(request: HttpRequest, number: int, refusal, *, form: str) -> HttpResponse:
+    """The review page again, for a form (named by its section's id) that was refused and wrote nothing.
+
+    refusal is the invalid form or the service's error. The reason is a message at the top of the
+    page, where it shows without scrolling; the refused form is open and keeps what was typed.
+    """
+    status = _say_why(request, refusal)
+    return _review_page(request, number, status=status, refused=form)
 
 
 def _back(review_or_number, anchor: str = "") -> HttpResponse:
@@ -106,14 +129,26 @@ def _walk(tree: list[dict]):
 
 @login_required
 def review_page(request: HttpRequest, number: int) -> HttpResponse:
+    return _review_page(request, number)
+
+
+def _review_page(request: HttpRequest, number: int, *, status: int = 200, refused: str = "") -> HttpResponse:
     incident, review = selectors.review_for(user=request.user, number=number)
     if review is None:
         return render(
             request,
             "reviews/review_missing.html",
             {"incident": incident, "may_start": permissions.may_start_review(request.user, incident)},
+            status=status,
         )
     context = review_context(request, incident, review)
+    posted = request.POST if refused else {}
+    if refused == "write":
+        # The sections as typed, not as saved: a refusal must not lose someone's writing.
+        for section in context["sections"]:
+            if section["name"] in posted:
+                section["text"] = posted[section["name"]]
+    context.update(refused=refused, posted=posted)
     # Entries to pin (the owner's tool): the whole timeline, a page at a time.
     if context["may_steer"] and not review.is_published:
         pinned = set(r["id"] for r in context["record"]["timeline"])
@@ -122,10 +157,12 @@ def review_page(request: HttpRequest, number: int) -> HttpResponse:
             .select_related("author")
             .order_by("occurred_at", "pk")
         )
-        page = Paginator(qs, ENTRIES_PAGE).get_page(request.GET.get("entries"))
+        # A refused pin comes back to the page of entries it was sent from.
+        entries = posted.get("entries") if refused == "pins" else request.GET.get("entries")
+        page = Paginator(qs, ENTRIES_PAGE).get_page(entries)
         context["entries_page"] = page
         context["in_timeline"] = pinned
-    return render(request, "reviews/review.html", context)
+    return render(request, "reviews/review.html", context, status=status)
 
 
 @login_required
@@ -145,15 +182,13 @@ def review_write(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.SectionsForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "write")
+        return _refused(request, number, form, form="write")
     sections = {name: form.cleaned_data[name] for name in Review.SECTIONS if name in request.POST}
     try:
         services.review_write(review=review, by=request.user, sections=sections)
     except DomainError as error:
-        _error(request, error)
-    else:
-        messages.success(request, "Saved. Earlier text is kept in the history.")
+        return _refused(request, number, error, form="write")
+    messages.success(request, "Saved. Earlier text is kept in the history.")
     return _back(review, "write")
 
 
@@ -163,12 +198,11 @@ def review_steer(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.SteerForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review)
+        return _refused(request, number, form, form="steer")
     try:
         services.review_steer(review=review, by=request.user, **form.cleaned_data)
     except DomainError as error:
-        _error(request, error)
+        return _refused(request, number, error, form="steer")
     return _back(review)
 
 
@@ -178,8 +212,7 @@ def factor_add(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.FactorForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "factors")
+        return _refused(request, number, form, form="factors")
     parent = None
     if form.cleaned_data["parent"]:
         parent = ContributingFactor.objects.filter(review=review, pk=form.cleaned_data["parent"]).first()
@@ -188,7 +221,7 @@ def factor_add(request: HttpRequest, number: int) -> HttpResponse:
     try:
         services.factor_add(review=review, by=request.user, text=form.cleaned_data["text"], parent=parent)
     except DomainError as error:
-        _error(request, error)
+        return _refused(request, number, error, form="factors")
     return _back(review, "factors")
 
 
@@ -199,12 +232,11 @@ def factor_edit(request: HttpRequest, number: int, factor_id: int) -> HttpRespon
     factor = get_object_or_404(ContributingFactor, review=review, pk=factor_id)
     form = f.FactorForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "factors")
+        return _refused(request, number, form, form="factors")
     try:
         services.factor_edit(factor=factor, by=request.user, text=form.cleaned_data["text"])
     except DomainError as error:
-        _error(request, error)
+        return _refused(request, number, error, form="factors")
     return _back(review, "factors")
 
 
@@ -214,15 +246,14 @@ def review_pin(request: HttpRequest, number: int) -> HttpResponse:
     incident, review = selectors.review_get(user=request.user, number=number)
     form = f.PinForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "pins")
+        return _refused(request, number, form, form="pins")
     entry = get_object_or_404(TimelineEntry, incident=incident, pk=form.cleaned_data["entry"])
     try:
         services.review_pin(
             review=review, by=request.user, entry=entry, included=form.cleaned_data["included"]
         )
     except DomainError as error:
-        _error(request, error)
+        return _refused(request, number, error, form="pins")
     page = request.POST.get("entries", "")
     url = reverse("reviews:review", kwargs={"number": number})
     if page.isdigit():
@@ -236,8 +267,7 @@ def review_meeting(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.MeetingForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "meeting")
+        return _refused(request, number, form, form="meeting")
     data = form.cleaned_data
     try:
         services.review_schedule_meeting(
@@ -249,9 +279,8 @@ def review_meeting(request: HttpRequest, number: int) -> HttpResponse:
             attendees=list(data["attendees"]) or None,
         )
     except DomainError as error:
-        _error(request, error)
-    else:
-        messages.success(request, "Meeting scheduled: the invitations are in the outbox.")
+        return _refused(request, number, error, form="meeting")
+    messages.success(request, "Meeting scheduled: the invitations are in the outbox.")
     return _back(review, "meeting")
 
 
@@ -261,12 +290,11 @@ def review_state(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.StateForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review)
+        return _refused(request, number, form, form="state")
     try:
         services.review_set_state(review=review, by=request.user, state=form.cleaned_data["state"])
     except DomainError as error:
-        _error(request, error)
+        return _refused(request, number, error, form="state")
     return _back(review)
 
 
@@ -276,13 +304,11 @@ def review_publish(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.PublishForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "publish")
+        return _refused(request, number, form, form="publish")
     try:
         services.review_publish(review=review, by=request.user, **form.cleaned_data)
     except DomainError as error:
-        _error(request, error)
-        return _back(review, "publish")
+        return _refused(request, number, error, form="publish")
     messages.success(request, "Published. The review is read-only now; amend it if you learn more.")
     return _back(review)
 
@@ -293,12 +319,11 @@ def review_amend(request: HttpRequest, number: int) -> HttpResponse:
     _incident, review = selectors.review_get(user=request.user, number=number)
     form = f.AmendForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return _back(review, "amendments")
+        return _refused(request, number, form, form="amendments")
     try:
         services.review_amend(review=review, by=request.user, body=form.cleaned_data["body"])
     except DomainError as error:
-        _error(request, error)
+        return _refused(request, number, error, form="amendments")
     return _back(review, "amendments")
 
 
@@ -418,25 +443,24 @@ def follow_up_add(request: HttpRequest, number: int) -> HttpResponse:
     form = f.FollowUpForm(request.POST)
     back = request.POST.get("next", "")
     target = back if back in ("room",) else "review"
+    refusal = None
     if not form.is_valid():
-        _form_errors(request, form)
-        status = 400
+        refusal = form
     else:
         try:
             services.follow_up_create(incident=incident, by=request.user, **form.cleaned_data)
         except DomainError as error:
-            _error(request, error)
-            status = 422
-        else:
-            messages.success(request, "Follow-up added.")
-            status = None
+            refusal = error
     if target == "room":
+        # The room's own add tool: back to the room either way, the reason or the news as a message.
+        if refusal is None:
+            messages.success(request, "Follow-up added.")
+        else:
+            _say_why(request, refusal)
         return redirect(incident)
-    if status is not None:
-        # Refused: the review page again with the reason, and nothing written.
-        response = review_page(request, number)
-        response.status_code = status
-        return response
+    if refusal is not None:
+        return _refused(request, number, refusal, form="follow-ups")
+    messages.success(request, "Follow-up added.")
     return _back(number, "follow-ups")
 
 
