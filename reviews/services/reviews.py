@@ -9,7 +9,7 @@ after a reopen refreshes the frozen record and says so in an amendment.
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -293,6 +293,9 @@ def default_attendees(incident: Incident) -> list[AbstractBaseUser]:
     ]
 
 
+MEETING_HORIZON = timedelta(days=366)
+
+
 @transaction.atomic
 def review_schedule_meeting(
     *,
@@ -310,6 +313,10 @@ def review_schedule_meeting(
         raise ReviewError("Give the meeting's date and time.")
     if at <= timezone.now():
         raise ReviewError("The meeting must be in the future.")
+    # Its end goes into the invitation's calendar file: one at 9999-12-31 23:59 would overflow
+    # (a 500 found by tests/fuzz/test_more_fields.py), and a review meets within weeks anyway.
+    if at > timezone.now() + MEETING_HORIZON:
+        raise ReviewError("The meeting must be within the next year.")
     if not 5 <= int(minutes) <= 480:
         raise ReviewError("A meeting lasts 5 minutes to 8 hours.")
     location = one_line(location, 300, "the location")

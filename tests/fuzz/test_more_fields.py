@@ -547,6 +547,7 @@ def test_every_field_answers_bad_values_with_a_refusal(world, name, data):
         ("change", {"occurred_at": "@future"}),
         ("factor_add", {"text": " "}),
         ("review_meeting", {"at": "@past"}),
+        ("review_meeting", {"at": "9999-12-31T23:59"}),
         ("swap", {"starts_at": "@past", "ends_at": "@future"}),
         ("handover", {"current_state": "\x00"}),
     ],
