@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 
+from core.forms import ModelMultipleChoiceField
 from incidents.models import SEVERITY_DESCRIPTIONS, Decision, Incident, Severity, TimelineEntry, Verification
 from incidents.selectors import IncidentFilters
 
@@ -225,8 +226,8 @@ class DetailsForm(forms.Form):
 
     title = forms.CharField(max_length=200)
     summary = forms.CharField(required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 3}))
-    services = forms.ModelMultipleChoiceField(queryset=None, required=False)
-    components = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    services = ModelMultipleChoiceField(queryset=None, required=False)
+    components = ModelMultipleChoiceField(queryset=None, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

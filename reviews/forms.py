@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.forms import ModelMultipleChoiceField
 from reviews.models import FollowUp, Review
 from reviews.selectors import FOLLOW_UP_SORTS, FOLLOW_UP_VIEWS, FollowUpFilters
 
@@ -50,7 +51,7 @@ class MeetingForm(forms.Form):
     at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     minutes = forms.IntegerField(min_value=5, max_value=480, initial=60)
     location = forms.CharField(max_length=300, required=False)
-    attendees = forms.ModelMultipleChoiceField(queryset=User.objects.none(), required=False)
+    attendees = ModelMultipleChoiceField(queryset=User.objects.none(), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

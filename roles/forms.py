@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.forms import ModelMultipleChoiceField
 from roles.checklists import CHECKLISTS, SECURITY_STEPS
 from roles.models import IncidentRole, OnCallLevel, Schedule, Service
 
@@ -123,7 +124,7 @@ class PersonChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
-class PeopleChoiceField(forms.ModelMultipleChoiceField):
+class PeopleChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name() or obj.get_username()
 
