@@ -182,6 +182,8 @@ def test_an_entry_written_by_another_process_reaches_an_open_stream_through_the_
         server.stderr.close()
 
 
+# The other process writes the cache entry's expiry at the real clock: this one must read it there too.
+@pytest.mark.realclock
 def test_a_publish_from_another_process_wakes_this_processs_hub(tmp_path, settings):
     # Both processes on the same file cache, as the embedded mode's web server and worker are.
     location = tmp_path / "run" / "cache"
