@@ -112,13 +112,13 @@ def live_server(request):
 
 @pytest.fixture
 def page_for(browser, live_server):
-    """A browser page signed in as the given user."""
+    """A browser page signed in as the given user; keyword arguments shape its context (a phone)."""
     contexts = []
 
-    def make(user):
+    def make(user, **context_options):
         client = Client()
         client.force_login(user)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
         context.add_cookies(
             [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
         )

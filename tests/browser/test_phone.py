@@ -3,7 +3,6 @@ a responder opens the tools, records a change and a hypothesis and rules it out,
 page never scrolls sideways."""
 
 import pytest
-from django.test import Client
 
 from incidents.models import Change, Hypothesis
 from incidents.services import incident_declare
@@ -31,25 +30,9 @@ WIDER_THAN_THE_SCREEN = """() => {
 
 
 @pytest.fixture
-def phone_for(browser, live_server):
-    """A phone-sized page signed in as the given user (as page_for signs in)."""
-    contexts = []
-
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-        context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+def phone_for(page_for):
+    """A phone-sized page signed in as the given user."""
+    return lambda user: page_for(user, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
 
 
 def _fits(page, when: str) -> None:
