@@ -23,6 +23,16 @@ from tests.factories import IncidentFactory, UserFactory, trained_commander
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def no_stream_places_taken(monkeypatch):
+    """Each test counts its own streams against LIVE_MAX_STREAMS.
+
+    The count is per process, and the in-process servers of tests before these (the browser
+    tests' live server, stopped with a page's stream still open) may leave places taken.
+    """
+    monkeypatch.setattr(live, "slots", live.StreamSlots())
+
 WAIT = 5.0
 
 
